@@ -7,14 +7,16 @@ export type Stage = 'dns' | 'connect' | 'tls' | 'send' | 'headers' | 'body' | 'r
 export type ErrorSource = 'upstream' | 'downstream' | 'internal';
 
 /**
- * Whether sending the request again is safe:
- * - `yes`: no request byte reached the origin (DNS, refused, connect timeout);
- * - `if-reused`: the request may have been sent, but on a pooled connection that the
- *   origin had already closed, so it most likely never read it (the keep-alive race);
- * - `no`: the origin may have acted on it.
- * The attempt loop combines this with the method's idempotency.
+ * Whether sending the request again is safe, as far as this failure tells:
+ * - `yes`: no request byte reached the origin (DNS, refused, connect timeout, TLS): any method;
+ * - `if-reused`: the request was written to a pooled connection that the origin had already
+ *   closed, and not one response byte came back: the keep-alive race, where the origin never
+ *   read it. Any method when the connection was reused; otherwise as `idempotent`;
+ * - `idempotent`: the origin may have acted on it: only idempotent methods (RFC 9110 §9.2.2);
+ * - `no`: never (the answer already reached the client, or retrying cannot help).
+ * The layer that knows sets it; the attempt loop resolves it against the method.
  */
-export type RetrySafety = 'yes' | 'no' | 'if-reused';
+export type RetrySafety = 'yes' | 'if-reused' | 'idempotent' | 'no';
 
 /** The attempt that failed: which pool, which endpoint, which try. */
 export type AttemptHop = {

@@ -1,0 +1,61 @@
+import { parseArgs } from 'node:util';
+import type { Config } from '../config/schema.ts';
+import { ConfigError, formatConfigIssues, loadConfig } from '../config/load.ts';
+import { quickConfig } from '../config/quick.ts';
+import { type RunningGateway, startGateway } from '../gateway.ts';
+
+const HELP = `usage: gatewise serve --config FILE
+       gatewise serve --listen HOST:PORT --upstream URL [--upstream URL ...]
+`;
+
+/** Runs until SIGTERM or SIGINT, then stops gracefully and exits 0. */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      listen: { type: 'string' },
+      upstream: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  let config: Config;
+  try {
+    if (values.config) {
+      const loaded = loadConfig(values.config);
+      for (const w of loaded.warnings) process.stderr.write(`warning: ${formatConfigIssues([w])}\n`);
+      config = loaded.config;
+    } else if (values.upstream && values.upstream.length > 0) {
+      config = quickConfig({ listen: values.listen ?? '127.0.0.1:8080', upstreams: values.upstream });
+    } else {
+      process.stderr.write(`gatewise serve: give --config FILE, or --upstream URL\n${HELP}`);
+      return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${formatConfigIssues(err.issues)}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const gw = await startGateway(config);
+  return runUntilSignal(gw);
+}
+
+export function runUntilSignal(gw: RunningGateway, onStop?: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      gw.stop()
+        .then(() => onStop?.())
+        .then(() => resolve(0), () => resolve(1));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

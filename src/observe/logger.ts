@@ -1,0 +1,77 @@
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { Config } from '../config/schema.ts';
+
+export type Loggers = {
+  /** One line per request. */
+  readonly access: Logger;
+  /** Gateway events: start, stop, configuration, internal errors. */
+  readonly events: Logger;
+  /** Flushes buffered lines (on stop). */
+  flush(): Promise<void>;
+};
+
+function wantsPretty(format: Config['log']['format'], stream: NodeJS.WriteStream): boolean {
+  return format === 'pretty' || (format === 'auto' && stream.isTTY === true);
+}
+
+export type LoggerOverrides = {
+  /** Where access lines go instead of the configured destination (tests read them). */
+  readonly accessStream?: Writable;
+  readonly eventStream?: Writable;
+};
+
+/**
+ * pino with an asynchronous destination, so writing a log line never blocks the request
+ * path; human-readable through pino-pretty when the terminal is interactive.
+ */
+export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {}): Loggers {
+  const base = { base: null, timestamp: pino.stdTimeFunctions.isoTime, level: log.level } as const;
+  const sinks: { flush?: (cb: (err?: Error) => void) => void }[] = [];
+
+  let accessDest: pino.DestinationStream;
+  if (overrides.accessStream) accessDest = overrides.accessStream;
+  else if (log.access === 'off') accessDest = createWriteStream('/dev/null');
+  else if (typeof log.access === 'object') {
+    const d = pino.destination({ dest: log.access.file, sync: false, mkdir: true });
+    sinks.push(d);
+    accessDest = d;
+  } else {
+    const std = log.access === 'stdout' ? process.stdout : process.stderr;
+    if (wantsPretty(log.format, std)) accessDest = pretty({ colorize: true, sync: true, destination: std, ignore: 'time' });
+    else {
+      const d = pino.destination({ dest: log.access === 'stdout' ? 1 : 2, sync: false });
+      sinks.push(d);
+      accessDest = d;
+    }
+  }
+
+  let eventDest: pino.DestinationStream;
+  if (overrides.eventStream) eventDest = overrides.eventStream;
+  else if (wantsPretty(log.format, process.stderr)) eventDest = pretty({ colorize: true, sync: true, destination: 2 });
+  else eventDest = pino.destination({ dest: 2, sync: true });
+
+  const access = pino({ ...base, level: 'info', messageKey: 'msg' }, accessDest);
+  const events = pino(base, eventDest);
+  return {
+    access,
+    events,
+    flush: () =>
+      Promise.all(
+        sinks.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (!s.flush) resolve();
+              else
+                try {
+                  s.flush(() => resolve());
+                } catch {
+                  resolve();
+                }
+            }),
+        ),
+      ).then(() => undefined),
+  };
+}

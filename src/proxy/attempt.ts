@@ -1,0 +1,175 @@
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Timeouts } from '../config/schema.ts';
+import { type AttemptProgress, classifyUpstreamError } from '../errors/classify.ts';
+import { ProxyError } from '../errors/proxy-error.ts';
+import type { RequestCtx } from '../server/request-ctx.ts';
+import type { EndpointState } from '../upstream/pool.ts';
+import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
+import { clientResponseHeaders } from './headers.ts';
+
+type IncomingHttpHeaders = Record<string, string | string[] | undefined>;
+
+export type AttemptInput = {
+  readonly ctx: RequestCtx;
+  readonly endpoint: EndpointState;
+  readonly attempt: number;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: string[];
+  readonly body: Readable | null;
+  readonly timeouts: Timeouts;
+  /** The gateway's name, for Via. */
+  readonly name: string;
+  /** Our Proxy-Status member for a proxied response, without received-status. */
+  readonly proxyStatusMember: string;
+};
+
+/**
+ * One try of a request against one endpoint, as an undici dispatch handler: the response
+ * streams straight into the client's ServerResponse, with backpressure both ways.
+ * The promise settles when the response is complete, or with a classified ProxyError.
+ */
+export class Attempt implements Dispatcher.DispatchHandler {
+  readonly input: AttemptInput;
+  readonly facts: SocketFacts = { reused: false, timings: null, socket: null };
+  progress: AttemptProgress = 'connecting';
+  ttfbMs: number | null = null;
+  status: number | null = null;
+  private readonly started = performance.now();
+  private controller: Dispatcher.DispatchController | null = null;
+  private abandoned: ProxyError | null = null;
+  private settled = false;
+  private resolve!: () => void;
+  private reject!: (e: ProxyError) => void;
+  readonly done: Promise<void>;
+
+  constructor(input: AttemptInput) {
+    this.input = input;
+    this.done = new Promise<void>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    this.onDrain = this.onDrain.bind(this);
+  }
+
+  start(): Promise<void> {
+    const { endpoint, method, path, headers, body, timeouts } = this.input;
+    endpoint.inflight++;
+    try {
+      endpoint.dispatcher.dispatch(
+        {
+          path,
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          body,
+          headersTimeout: timeouts.responseHeaderMs,
+          bodyTimeout: timeouts.idleMs,
+        },
+        this,
+      );
+    } catch (err) {
+      this.fail(err);
+    }
+    return this.done;
+  }
+
+  durationMs(): number {
+    return performance.now() - this.started;
+  }
+
+  /** Stops this try (client gone, total deadline): the error becomes its outcome. */
+  abort(err: ProxyError): void {
+    if (this.settled) return;
+    if (this.controller) this.controller.abort(err);
+    else {
+      // Still connecting: undici offers no handle yet, so the try is abandoned now and the
+      // request is aborted the moment undici starts writing it.
+      this.abandoned = err;
+      this.fail(err);
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.abandoned) {
+      controller.abort(this.abandoned);
+      return;
+    }
+    this.controller = controller;
+    this.progress = 'sent';
+    awaitSocketFacts(this.facts);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    if (this.settled) return;
+    const { ctx, name, proxyStatusMember } = this.input;
+    this.ttfbMs = this.durationMs();
+    this.status = statusCode;
+    ctx.upstreamStatus = statusCode;
+    const out = clientResponseHeaders(headers, name, `${proxyStatusMember}; received-status=${statusCode}`, ctx.requestId);
+    try {
+      if (statusMessage) ctx.res.writeHead(statusCode, statusMessage, out);
+      else ctx.res.writeHead(statusCode, out);
+    } catch (err) {
+      // Node refuses a header value it cannot send: the origin's answer is not valid HTTP.
+      controller.abort(
+        new ProxyError({
+          type: 'http_protocol_error',
+          detail: 'invalid_response_header',
+          message: `${this.input.endpoint.address} sent a response header that cannot be forwarded: ${(err as Error).message}`,
+          source: 'upstream',
+          origin: 'remote',
+          stage: 'headers',
+          retry: 'idempotent',
+          cause: err,
+        }),
+      );
+      return;
+    }
+    this.progress = 'streaming';
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    this.input.ctx.bytes += chunk.length;
+    if (!this.input.ctx.res.write(chunk)) {
+      controller.pause();
+      this.input.ctx.res.once('drain', this.onDrain);
+    }
+  }
+
+  private onDrain(): void {
+    this.controller?.resume();
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.input.endpoint.inflight--;
+    this.input.ctx.res.end();
+    this.resolve();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  private fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.input.endpoint.inflight--;
+    const { endpoint, attempt, timeouts } = this.input;
+    this.reject(
+      classifyUpstreamError(err, {
+        progress: this.progress,
+        hop: { pool: endpoint.pool, endpoint: endpoint.address, attempt, reused: this.facts.reused },
+        limits: timeouts,
+      }),
+    );
+  }
+}

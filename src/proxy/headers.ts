@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { BlockList, isIPv6 } from 'node:net';
+
+/** RFC 9110 §7.6.1: fields that describe one connection and must not be forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Fields the gateway replaces with its own version of them. */
+const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'via']);
+
+export type ForwardingPolicy = {
+  readonly xForwarded: boolean;
+  readonly forwarded: boolean;
+  /** Peers whose X-Forwarded-*, Forwarded and X-Request-Id are believed. */
+  readonly trusted: BlockList;
+};
+
+export function trustedProxies(list: readonly string[]): BlockList {
+  const bl = new BlockList();
+  for (const entry of list) {
+    const [addr, bits] = entry.split('/');
+    const family = isIPv6(addr!) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) bl.addAddress(addr!, family);
+    else bl.addSubnet(addr!, Number(bits), family);
+  }
+  return bl;
+}
+
+export type UpstreamRequestHead = {
+  /** Flat [name, value, name, value, …] as undici takes them. */
+  readonly headers: string[];
+  readonly requestId: string;
+  /** The visitor's address: the peer, or the first untrusted hop in X-Forwarded-For. */
+  readonly clientIp: string;
+  readonly host: string;
+  /** Our own name was already in Via: the request has come round in a loop. */
+  readonly loop: boolean;
+  /** Upgrade protocol the client asked for (WebSocket), if any. */
+  readonly upgrade: string | null;
+};
+
+const REQUEST_ID_OK = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+function connectionTokens(value: string | undefined): Set<string> | null {
+  if (!value) return null;
+  const out = new Set<string>();
+  for (const t of value.split(',')) {
+    const n = t.trim().toLowerCase();
+    if (n) out.add(n);
+  }
+  return out;
+}
+
+function viaHasName(via: string, name: string): boolean {
+  for (const part of via.split(',')) {
+    // "1.1 gatewise (comment)": received-by is the second word.
+    const words = part.trim().split(/\s+/);
+    if (words[1]?.toLowerCase() === name) return true;
+  }
+  return false;
+}
+
+function forwardedFor(ip: string): string {
+  return isIPv6(ip) ? `"[${ip}]"` : ip;
+}
+
+/**
+ * The headers sent to the origin: the client's, minus hop-by-hop fields, plus Via,
+ * X-Forwarded-*, Forwarded and X-Request-Id, believing forwarding fields only from
+ * trusted proxies (anyone else could forge them).
+ */
+export function upstreamRequestHead(req: IncomingMessage, name: string, policy: ForwardingPolicy): UpstreamRequestHead {
+  const raw = req.rawHeaders;
+  const peer = req.socket.remoteAddress ?? '';
+  const trusted = peer !== '' && policy.trusted.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
+  const connection = connectionTokens(req.headers.connection);
+  const out: string[] = [];
+  let via = '';
+  let xff = '';
+  let xfProto = '';
+  let xfHost = '';
+  let fwd = '';
+  let requestId = '';
+  let host = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = key.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || connection?.has(lower) || lower === 'expect') continue;
+    if (FORWARDING.has(lower)) {
+      if (lower === 'via') via = via ? `${via}, ${value}` : value;
+      else if (lower === 'x-request-id') requestId ||= value;
+      else if (!trusted) continue;
+      else if (lower === 'x-forwarded-for') xff = xff ? `${xff}, ${value}` : value;
+      else if (lower === 'x-forwarded-proto') xfProto ||= value;
+      else if (lower === 'x-forwarded-host') xfHost ||= value;
+      else fwd = fwd ? `${fwd}, ${value}` : value;
+      continue;
+    }
+    if (lower === 'host') host = value;
+    out.push(key, value);
+  }
+  // A client's own id is kept (it ties the gateway's log to the caller's), when it is sane.
+  if (!REQUEST_ID_OK.test(requestId)) requestId = randomUUID();
+  const loop = via !== '' && viaHasName(via, name);
+  out.push('via', via ? `${via}, 1.1 ${name}` : `1.1 ${name}`);
+  out.push('x-request-id', requestId);
+  const proto = xfProto || 'http';
+  if (policy.xForwarded) {
+    out.push('x-forwarded-for', xff ? `${xff}, ${peer}` : peer);
+    out.push('x-forwarded-proto', proto);
+    if (host || xfHost) out.push('x-forwarded-host', xfHost || host);
+  }
+  if (policy.forwarded) {
+    const mine = `for=${forwardedFor(peer)};proto=${proto}${host ? `;host="${host}"` : ''}`;
+    out.push('forwarded', fwd ? `${fwd}, ${mine}` : mine);
+  }
+  return { headers: out, requestId, clientIp: clientIpOf(peer, trusted ? xff : '', policy.trusted), host, loop, upgrade: upgradeOf(req, connection) };
+}
+
+function upgradeOf(req: IncomingMessage, connection: Set<string> | null): string | null {
+  const up = req.headers.upgrade;
+  return up && connection?.has('upgrade') ? up : null;
+}
+
+/** The rightmost address in the X-Forwarded-For chain that is not a trusted proxy. */
+function clientIpOf(peer: string, xff: string, trusted: BlockList): string {
+  if (!xff) return peer;
+  const hops = xff.split(',');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const ip = hops[i]!.trim();
+    if (!ip) continue;
+    if (!trusted.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) return ip;
+  }
+  return hops[0]!.trim() || peer;
+}
+
+type HeaderValue = string | string[] | undefined;
+
+/**
+ * The origin's response headers as the client will get them: hop-by-hop fields removed,
+ * our Via and Proxy-Status member appended after the origin's, X-Request-Id set.
+ */
+export function clientResponseHeaders(
+  headers: Record<string, HeaderValue>,
+  name: string,
+  proxyStatusMember: string,
+  requestId: string,
+): string[] {
+  const connection = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
+  const out: string[] = [];
+  let via = '';
+  let proxyStatus = '';
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined || HOP_BY_HOP.has(key) || connection?.has(key)) continue;
+    if (key === 'via') {
+      via = Array.isArray(value) ? value.join(', ') : value;
+      continue;
+    }
+    if (key === 'proxy-status') {
+      proxyStatus = Array.isArray(value) ? value.join(', ') : value;
+      continue;
+    }
+    if (key === 'x-request-id') continue;
+    if (Array.isArray(value)) for (const v of value) out.push(key, v);
+    else out.push(key, value);
+  }
+  out.push('via', via ? `${via}, 1.1 ${name}` : `1.1 ${name}`);
+  out.push('proxy-status', proxyStatus ? `${proxyStatus}, ${proxyStatusMember}` : proxyStatusMember);
+  out.push('x-request-id', requestId);
+  return out;
+}

@@ -1,0 +1,129 @@
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { classifyUpstreamError } from '../errors/classify.ts';
+import { ProxyError } from '../errors/proxy-error.ts';
+import type { RequestCtx } from '../server/request-ctx.ts';
+import type { EndpointState } from '../upstream/pool.ts';
+import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
+import { clientResponseHeaders } from './headers.ts';
+
+type IncomingHttpHeaders = Record<string, string | string[] | undefined>;
+
+export type TunnelInput = {
+  readonly ctx: RequestCtx;
+  readonly endpoint: EndpointState;
+  readonly path: string;
+  readonly headers: string[];
+  readonly protocol: string;
+  /** Bytes the client sent after its request head, already read by Node. */
+  readonly head: Buffer;
+  readonly clientSocket: Duplex;
+  readonly name: string;
+  readonly proxyStatusMember: string;
+  readonly timeouts: { connectMs: number; responseHeaderMs: number; idleMs: number };
+};
+
+/** A ServerResponse on the upgrade socket, so a failed upgrade gets the same error page as any request. */
+export function responseOnSocket(req: IncomingMessage, socket: Duplex): ServerResponse {
+  const res = new ServerResponse(req);
+  res.assignSocket(socket as never);
+  res.shouldKeepAlive = false;
+  return res;
+}
+
+/**
+ * Upgrade (WebSocket) pass-through: the request goes to the origin with its Upgrade header;
+ * on 101 the two sockets are joined byte for byte until either side closes. Resolves when
+ * the tunnel is up, rejects with a ProxyError when the origin would not switch.
+ */
+export class Tunnel implements Dispatcher.DispatchHandler {
+  private readonly input: TunnelInput;
+  private readonly facts: SocketFacts = { reused: false, timings: null, socket: null };
+  private sent = false;
+  private resolve!: (closed: Promise<void>) => void;
+  private reject!: (e: ProxyError) => void;
+
+  constructor(input: TunnelInput) {
+    this.input = input;
+  }
+
+  open(): Promise<Promise<void>> {
+    const p = new Promise<Promise<void>>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    const { endpoint, path, headers, protocol } = this.input;
+    endpoint.dispatcher.dispatch({ path, method: 'GET', headers, upgrade: protocol }, this);
+    return p;
+  }
+
+  onRequestStart(): void {
+    this.sent = true;
+    awaitSocketFacts(this.facts);
+  }
+
+  onRequestUpgrade(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, upstream: Duplex): void {
+    const { ctx, clientSocket, head, name, proxyStatusMember } = this.input;
+    ctx.upstreamStatus = statusCode;
+    const out = clientResponseHeaders(headers, name, `${proxyStatusMember}; received-status=${statusCode}`, ctx.requestId);
+    let text = `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: ${this.input.protocol}\r\n`;
+    for (let i = 0; i < out.length; i += 2) text += `${out[i]}: ${out[i + 1]}\r\n`;
+    clientSocket.write(`${text}\r\n`);
+    ctx.res.statusCode = 101;
+    if (head.length > 0) upstream.write(head);
+    const closed = new Promise<void>((done) => {
+      let open = 2;
+      const end = (): void => {
+        if (--open === 0) done();
+      };
+      upstream.on('data', (chunk: Buffer) => {
+        ctx.bytes += chunk.length;
+      });
+      upstream.pipe(clientSocket);
+      clientSocket.pipe(upstream);
+      // Either side going away ends the tunnel: a half-open WebSocket is of no use.
+      upstream.once('close', () => {
+        clientSocket.destroy();
+        end();
+      });
+      clientSocket.once('close', () => {
+        upstream.destroy();
+        end();
+      });
+      upstream.on('error', () => clientSocket.destroy());
+      clientSocket.on('error', () => upstream.destroy());
+    });
+    this.resolve(closed);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number): void {
+    // undici treats any answer but 101 to an upgrade request as an error; this keeps the status for the log.
+    this.input.ctx.upstreamStatus = statusCode;
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    const { endpoint, timeouts } = this.input;
+    const hop = { pool: endpoint.pool, endpoint: endpoint.address, attempt: 1, reused: this.facts.reused };
+    const e = classifyUpstreamError(err, { progress: this.sent ? 'sent' : 'connecting', hop, limits: timeouts });
+    if (e.type === 'connection_terminated' || e.type === 'http_response_incomplete' || e.type === 'http_protocol_error') {
+      if ((err as { message?: string }).message === 'bad upgrade' || this.input.ctx.upstreamStatus !== null) {
+        this.reject(
+          new ProxyError({
+            type: 'http_upgrade_failed',
+            detail: 'upstream_refused_upgrade',
+            message: `${endpoint.address} did not switch protocols to ${this.input.protocol}`,
+            source: 'upstream',
+            origin: 'remote',
+            stage: 'headers',
+            retry: 'no',
+            hop,
+            cause: err,
+          }),
+        );
+        return;
+      }
+    }
+    this.reject(e);
+  }
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { classifyClientError } from '../errors/classify.ts';
+import { formatProxyStatusMember } from '../errors/proxy-status.ts';
+import { renderErrorPage } from '../errors/error-page.ts';
+import type { Pipeline } from '../proxy/pipeline.ts';
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/**
+ * One HTTP/1.1 listener. Node's own parser rejects malformed requests before any
+ * handler runs; clientError turns that into a 4xx with a Proxy-Status and a log line,
+ * and the request never reaches an origin.
+ */
+export function createListener(config: Config, pipeline: Pipeline, accessLog: Logger): Server {
+  const server = createServer(
+    {
+      headersTimeout: config.client.headerTimeoutMs,
+      requestTimeout: config.client.requestTimeoutMs,
+      keepAliveTimeout: config.client.keepAliveTimeoutMs,
+      maxHeaderSize: config.client.maxHeaderBytes,
+      // Slow-client timeouts are checked on this period; 1 s keeps them close to their value.
+      connectionsCheckingInterval: 1000,
+      requireHostHeader: true,
+    },
+    pipeline.handle,
+  );
+  if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
+  server.on('upgrade', pipeline.handleUpgrade);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const e = classifyClientError(err);
+    const requestId = randomUUID();
+    const status = e.status === 499 ? 400 : e.status;
+    const page = renderErrorPage(
+      { status, type: e.type, detail: e.detail, requestId, time: new Date(), route: null, internals: null, retryAfterSeconds: null },
+      undefined,
+    );
+    const member = formatProxyStatusMember({ name: config.name, error: e.type, details: e.detail });
+    socket.end(
+      `HTTP/1.1 ${status} ${REASONS[status] ?? 'Bad Request'}\r\n` +
+        `content-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\n` +
+        `proxy-status: ${member}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${page.body}`,
+    );
+    accessLog.warn(
+      {
+        reqId: requestId,
+        client: socket.remoteAddress ?? '',
+        method: null,
+        host: null,
+        path: null,
+        status,
+        bytes: 0,
+        durationMs: 0,
+        route: null,
+        upstream: null,
+        upstreamStatus: null,
+        attempts: 0,
+        error: { type: e.type, detail: e.detail, stage: e.stage, source: e.source, message: e.message },
+      },
+      `${status} ${e.type}`,
+    );
+  });
+  return server;
+}
+
+export function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

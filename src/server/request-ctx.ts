@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Route } from '../config/schema.ts';
+import type { ProxyError } from '../errors/proxy-error.ts';
+import type { ProxyErrorType } from '../errors/types.ts';
+import type { ConnectTimings } from '../upstream/connector.ts';
+
+/** One try of one request against one endpoint, as the access log reports it. */
+export type AttemptRecord = {
+  readonly endpoint: string;
+  readonly reused: boolean;
+  readonly durationMs: number;
+  readonly status: number | null;
+  readonly error: { readonly type: ProxyErrorType; readonly detail: string } | null;
+  readonly connect: ConnectTimings | null;
+  readonly ttfbMs: number | null;
+};
+
+/** Everything the gateway knows about one request while it travels through the phases. */
+export type RequestCtx = {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly time: Date;
+  /** performance.now() when the request arrived. */
+  readonly start: number;
+  requestId: string;
+  clientIp: string;
+  host: string;
+  route: Route | null;
+  attempts: AttemptRecord[];
+  upstreamStatus: number | null;
+  /** Response body bytes written to the client. */
+  bytes: number;
+  error: ProxyError | null;
+  /** The client went away before the response was complete (logged as 499). */
+  clientGone: boolean;
+};
+
+export function newCtx(req: IncomingMessage, res: ServerResponse): RequestCtx {
+  return {
+    req,
+    res,
+    time: new Date(),
+    start: performance.now(),
+    requestId: '',
+    clientIp: req.socket.remoteAddress ?? '',
+    host: req.headers.host ?? '',
+    route: null,
+    attempts: [],
+    upstreamStatus: null,
+    bytes: 0,
+    error: null,
+    clientGone: false,
+  };
+}

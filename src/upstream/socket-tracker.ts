@@ -1,0 +1,28 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+import { type ConnectTimings, markRequestOnSocket } from './connector.ts';
+
+/** What an attempt learns about the connection its request was written on. */
+export type SocketFacts = { reused: boolean; timings: ConnectTimings | null; socket: Socket | null };
+
+let waiting: SocketFacts | null = null;
+
+// undici calls the handler's onRequestStart and then publishes sendHeaders for the same
+// request, synchronously inside one function (client-h1 writeH1): so the socket that
+// sendHeaders names belongs to the attempt that started last. This is how an attempt
+// learns whether its connection was fresh or reused, without reaching into undici.
+diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
+  const { socket } = message as { socket: Socket };
+  const facts = markRequestOnSocket(socket);
+  if (waiting !== null) {
+    waiting.reused = facts.reused;
+    waiting.timings = facts.timings;
+    waiting.socket = socket;
+    waiting = null;
+  }
+});
+
+/** Call from onRequestStart: the next sendHeaders fills these facts in. */
+export function awaitSocketFacts(facts: SocketFacts): void {
+  waiting = facts;
+}
