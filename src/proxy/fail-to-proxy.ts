@@ -55,14 +55,12 @@ export function failToProxy(ctx: RequestCtx, err: ProxyError, opts: FailOptions)
     page.contentType,
     'content-length',
     String(Buffer.byteLength(page.body)),
-    'cache-control',
-    'no-store',
     'proxy-status',
     errorMember(err, opts),
     'x-request-id',
     ctx.requestId,
   ];
-  if (retryAfter !== null) headers.push('retry-after', String(retryAfter));
+  for (const [k, v] of Object.entries(page.headers)) headers.push(k, v);
   // A malformed or looping request leaves the connection in a state not worth reusing.
   if (err.source === 'downstream' || err.type === 'proxy_loop_detected') headers.push('connection', 'close');
   res.writeHead(page.status, headers);

@@ -46,6 +46,9 @@ export function createListener(config: Config, pipeline: Pipeline, accessLog: Lo
     socket.end(
       `HTTP/1.1 ${status} ${REASONS[status] ?? 'Bad Request'}\r\n` +
         `content-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\n` +
+        Object.entries(page.headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('') +
         `proxy-status: ${member}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${page.body}`,
     );
     accessLog.warn(

@@ -1,0 +1,209 @@
+// Behaviour of the gateway beyond error classification: WebSocket pass-through, slow
+// clients, trusted proxies, and a graceful stop of a real process.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { type EchoBody, type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
+import { header, send } from './helpers/client.ts';
+import { spawnGatewise } from './helpers/gateway-process.ts';
+import { type TestGateway, startTestGateway } from './helpers/start-gateway.ts';
+
+let healthy: RunningOrigin;
+let offline: RunningOrigin;
+
+before(async () => {
+  healthy = await startOrigin({ fault: 'healthy' });
+  offline = await startOrigin({ fault: 'offline' });
+});
+
+after(async () => {
+  await healthy?.close();
+  await offline?.close();
+});
+
+/** Writes raw bytes on a fresh connection and collects what comes back until `until` matches or the socket ends. */
+function raw(url: string, text: string, until?: RegExp, timeoutMs = 5000): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(u.port), u.hostname, () => s.write(text));
+    let data = '';
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(data);
+    }, timeoutMs);
+    s.on('data', (d) => {
+      data += d.toString('latin1');
+      if (until?.test(data)) {
+        clearTimeout(t);
+        s.destroy();
+        resolve(data);
+      }
+    });
+    s.on('end', () => {
+      clearTimeout(t);
+      resolve(data);
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('WebSocket / Upgrade pass-through', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway(`
+name: gw-ws
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+  down: { endpoints: ["${offline.url}"] }
+routes:
+  - { path: /down, upstream: down }
+  - { path: /, upstream: app }
+`);
+  });
+  after(() => gw.stop(100));
+
+  test('the 101 comes back and bytes flow both ways through the tunnel', async () => {
+    const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    const u = new URL(gw.url);
+    const got = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(u.port), u.hostname, () =>
+        s.write(`GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nX-Request-Id: ws-1\r\n\r\n`),
+      );
+      let data = '';
+      let pinged = false;
+      s.on('data', (d) => {
+        data += d.toString('latin1');
+        if (!pinged && data.includes('\r\n\r\n')) {
+          pinged = true;
+          s.write('ping-through-the-tunnel');
+        }
+        if (data.includes('ping-through-the-tunnel')) {
+          s.end();
+          resolve(data);
+        }
+      });
+      s.on('error', reject);
+      setTimeout(() => reject(new Error(`no echo through the tunnel: ${data}`)), 5000).unref();
+    });
+    assert.match(got, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    assert.match(got, new RegExp(`sec-websocket-accept: ${accept.replace(/[+/]/g, '\\$&')}`, 'i'));
+    assert.match(got, /via: 1\.1 gw-ws/i);
+    assert.match(got, /ping-through-the-tunnel$/);
+    const line = await gw.logFor('ws-1');
+    assert.equal(line.status, 101);
+    assert.equal(line.upstreamStatus, 101);
+    assert.ok((line.bytes as number) >= 'ping-through-the-tunnel'.length, 'bytes from the origin are counted');
+  });
+
+  test('an upgrade to a stopped origin gets an explained 502', async () => {
+    const got = await raw(gw.url, 'GET /down HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    assert.match(got, /^HTTP\/1\.1 502 /);
+    assert.match(got, /proxy-status: gw-ws; error=connection_refused/);
+  });
+});
+
+describe('slow clients', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway(`
+client: { header_timeout: 1s, request_timeout: 2s }
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /, upstream: app }
+`);
+  });
+  after(() => gw.stop(100));
+
+  test('a client that never finishes its headers gets 408 and the origin never sees it', async () => {
+    const before = healthy.stats.requests;
+    const got = await raw(gw.url, 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ', /\r\n\r\n/, 5000);
+    assert.match(got, /^HTTP\/1\.1 408 /);
+    assert.match(got, /error=http_request_error; details="client_request_timeout"/);
+    assert.equal(healthy.stats.requests, before);
+  });
+});
+
+describe('forwarding headers and trusted proxies', () => {
+  let open: TestGateway;
+  let trusting: TestGateway;
+  before(async () => {
+    const ups = `upstreams:\n  app: { endpoints: ["${healthy.url}"] }\nroutes:\n  - { path: /, upstream: app }\n`;
+    open = await startTestGateway(ups);
+    trusting = await startTestGateway(`forwarded: { trusted_proxies: ["127.0.0.0/8"] }\n${ups}`);
+  });
+  after(async () => {
+    await open.stop(100);
+    await trusting.stop(100);
+  });
+
+  async function echo(gw: TestGateway, headers: Record<string, string>): Promise<Record<string, string>> {
+    const r = await send(`${gw.url}/echo`, { headers });
+    assert.ok(r.ok);
+    const body = JSON.parse(r.body) as EchoBody;
+    return Object.fromEntries(body.headers.map(([k, v]) => [k.toLowerCase(), v]));
+  }
+
+  test('forged X-Forwarded-For from an untrusted peer is replaced', async () => {
+    const h = await echo(open, { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', forwarded: 'for=6.6.6.6' });
+    assert.equal(h['x-forwarded-for'], '127.0.0.1');
+    assert.equal(h['x-forwarded-proto'], 'http');
+    assert.equal(h.forwarded?.includes('6.6.6.6'), false);
+  });
+
+  test('a trusted proxy’s chain is kept and extended, and the log names the real client', async () => {
+    const h = await echo(trusting, { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-request-id': 'trusted-1' });
+    assert.equal(h['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+    assert.equal(h['x-forwarded-proto'], 'https');
+    const line = await trusting.logFor('trusted-1');
+    assert.equal(line.client, '203.0.113.9');
+  });
+
+  test('an invalid X-Request-Id is replaced by a generated one', async () => {
+    const r = await send(`${open.url}/`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    assert.match(header(r, 'x-request-id'), /^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('graceful stop', () => {
+  test('SIGTERM lets the in-flight request finish, refuses new ones, and exits 0', async () => {
+    const slow = await startOrigin({ fault: 'slow', delayMs: 800 });
+    try {
+      const gw = await spawnGatewise(['serve', '--listen', '127.0.0.1:0', '--upstream', slow.url]);
+      const inflight = send(`${gw.url}/`);
+      await new Promise((r) => setTimeout(r, 200));
+      const exit = gw.signal('SIGTERM');
+      await new Promise((r) => setTimeout(r, 100));
+      const late = await send(`${gw.url}/`);
+      const first = await inflight;
+      assert.ok(first.ok, `in-flight request completed: ${JSON.stringify(first)}`);
+      assert.equal(first.status, 200);
+      assert.equal(late.ok, false, 'no new connection is accepted while stopping');
+      assert.equal(await exit, 0);
+      assert.match(gw.output(), /gatewise stopped/);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe('npm start demo', () => {
+  test('prints the URLs; / works and /broken is an explained 502', async () => {
+    const demo = await spawnGatewise(['demo', '--listen', '127.0.0.1:0']);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      assert.match(demo.output(), /\/broken\s+fails/);
+      const ok = await send(`${demo.url}/`);
+      assert.ok(ok.ok);
+      assert.equal(ok.status, 200);
+      const broken = await send(`${demo.url}/broken`, { headers: { accept: 'text/html' } });
+      assert.ok(broken.ok);
+      assert.equal(broken.status, 502);
+      assert.match(broken.body, /refused the connection/);
+    } finally {
+      assert.equal(await demo.signal('SIGINT'), 0);
+    }
+  });
+});
