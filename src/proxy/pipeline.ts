@@ -189,7 +189,7 @@ export class Pipeline {
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const path = upstreamPath(route, req.url ?? '/');
     const tried = new Set<UpstreamPool['endpoints'][number]>();
-    const maxTries = (pool.config as { retry?: { tries: number } }).retry?.tries ?? 2;
+    const maxTries = pool.config.retry.tries;
     let last: ProxyError | null = null;
     for (let n = 1; n <= maxTries; n++) {
       const endpoint = pool.pick(tried) ?? pool.pick(null);
