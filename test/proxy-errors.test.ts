@@ -46,10 +46,12 @@ upstreams:
 ${ups}
   unresolvable: { endpoints: ["http://nowhere.lab.test:${origins.healthy!.port}"] }
   named: { endpoints: ["http://app.lab.test:${origins.healthy!.port}"] }
+  cleartext: { endpoints: ["https://127.0.0.1:${origins.healthy!.port}"] }
 routes:
 ${routes}
   - { path: /unresolvable, upstream: unresolvable }
   - { path: /named, upstream: named }
+  - { path: /cleartext, upstream: cleartext }
 `);
 });
 
@@ -147,6 +149,7 @@ describe('failures before the response: explained 5xx', () => {
     const r = await send(`${gw.url}/unresolvable`);
     assert.equal(proxyStatus(r).at(-1)!.params.rcode, 'NXDOMAIN');
   });
+  test('TLS spoken to a cleartext port → 502 tls_protocol_error', () => expectExplained('/cleartext', 502, 'tls_protocol_error', 'tls'));
   test('TLS origin with a bad certificate → 502 tls_certificate_error', () =>
     expectExplained('/tls', 502, 'tls_certificate_error', 'tls'));
 });
