@@ -17,7 +17,7 @@ export type AttemptInput = {
   readonly method: string;
   readonly path: string;
   readonly headers: string[];
-  readonly body: Readable | null;
+  readonly body: Readable | Buffer | null;
   readonly timeouts: Timeouts;
   /** The gateway's name, for Via. */
   readonly name: string;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config, Route } from '../config/schema.ts';
-import { classifyInternalError } from '../errors/classify.ts';
+import { classifyClientError, classifyInternalError } from '../errors/classify.ts';
 import type { CustomPages } from '../errors/error-page.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
@@ -13,7 +13,8 @@ import type { UpstreamPool } from '../upstream/pool.ts';
 import { Attempt } from './attempt.ts';
 import { type FailOptions, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
-import { mayRetry } from './retry.ts';
+import { bodyForAttempt, type RequestBody, replayable, requestBody } from './request-body.ts';
+import { isIdempotent, mayRetry } from './retry.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
 
 export type PipelineDeps = {
@@ -186,7 +187,13 @@ export class Pipeline {
   ): Promise<void> {
     const { req } = ctx;
     const method = req.method ?? 'GET';
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    let body: RequestBody;
+    try {
+      body = await requestBody(req, pool.config.retry.bufferBodyBytes);
+    } catch (err) {
+      throw classifyClientError(err);
+    }
+    const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && req.headers['idempotency-key'] !== undefined);
     const path = upstreamPath(route, req.url ?? '/');
     const tried = new Set<UpstreamPool['endpoints'][number]>();
     const maxTries = pool.config.retry.tries;
@@ -202,7 +209,7 @@ export class Pipeline {
         method,
         path,
         headers: head.headers,
-        body: hasBody ? req : null,
+        body: bodyForAttempt(body),
         timeouts: route.timeouts,
         name: this.deps.config.name,
         proxyStatusMember: this.members.get(pool.name)!,
@@ -217,12 +224,7 @@ export class Pipeline {
         ctx.attempts.push(record(attempt, e));
         last = e;
         if (ctx.clientGone) throw e;
-        const retry = mayRetry(e, {
-          method,
-          reused: attempt.facts.reused,
-          bodyReplayable: !hasBody || !req.readableDidRead,
-          committed: ctx.res.headersSent,
-        });
+        const retry = mayRetry(e, { repeatable, bodyReplayable: replayable(body), committed: ctx.res.headersSent });
         if (!retry || n === maxTries) throw e;
       }
     }

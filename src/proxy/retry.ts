@@ -8,10 +8,12 @@ export function isIdempotent(method: string): boolean {
 }
 
 export type RetryFacts = {
-  readonly method: string;
-  /** The connection the failed try used had carried a request before. */
-  readonly reused: boolean;
-  /** The request body can be sent again: there is none, or not a byte of it was read. */
+  /**
+   * Sending the request twice is harmless: an idempotent method, or a client that sent an
+   * Idempotency-Key on a route that opted in to trusting it.
+   */
+  readonly repeatable: boolean;
+  /** The request body can be sent again: there is none, it was buffered, or not a byte was read. */
   readonly bodyReplayable: boolean;
   /** Response bytes already went to the client: nothing can be taken back. */
   readonly committed: boolean;
@@ -19,7 +21,9 @@ export type RetryFacts = {
 
 /**
  * Resolves the error's retry safety against this request. A retry must never send a
- * request twice that the origin may have acted on, unless the method says doing so is harmless.
+ * request twice that the origin may have acted on, unless sending it twice is harmless.
+ * `if-reused` (the origin closed a pooled connection as the request went out) counts as
+ * possibly-sent: an origin that crashed mid-request looks the same from here.
  */
 export function mayRetry(err: ProxyError, f: RetryFacts): boolean {
   if (f.committed || !f.bodyReplayable) return false;
@@ -27,9 +31,8 @@ export function mayRetry(err: ProxyError, f: RetryFacts): boolean {
     case 'yes':
       return true;
     case 'if-reused':
-      return f.reused || isIdempotent(f.method);
     case 'idempotent':
-      return isIdempotent(f.method);
+      return f.repeatable;
     case 'no':
       return false;
   }
