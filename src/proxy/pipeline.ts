@@ -6,7 +6,8 @@ import { classifyClientError, classifyInternalError } from '../errors/classify.t
 import type { CustomPages } from '../errors/error-page.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
-import { logRequest } from '../observe/access-log.ts';
+import { loggedStatus, logRequest } from '../observe/access-log.ts';
+import { type AttemptEndEvent, channels, type RequestEndEvent } from '../observe/events.ts';
 import type { Router } from '../routing/router.ts';
 import { type RequestCtx, newCtx } from '../server/request-ctx.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
@@ -67,11 +68,31 @@ export class Pipeline {
           res.destroy();
         }
       })
-      .finally(() => {
-        this.inflight--;
-        logRequest(this.deps.accessLog, ctx);
-      });
+      .finally(() => this.end(ctx));
   };
+
+  /** The logging phase: the access-log line and the request's event, exactly once. */
+  private end(ctx: RequestCtx): void {
+    this.inflight--;
+    logRequest(this.deps.accessLog, ctx);
+    if (channels.requestEnd.hasSubscribers) {
+      const err = ctx.error;
+      channels.requestEnd.publish({
+        route: ctx.route?.name ?? null,
+        pool: ctx.route?.upstream ?? null,
+        method: ctx.req.method ?? '',
+        status: loggedStatus(ctx),
+        durationMs: performance.now() - ctx.start,
+        attempts: ctx.attempts.length,
+        upstream: ctx.attempts.at(-1)?.endpoint ?? null,
+        errorType: err?.type ?? null,
+        errorDetail: err?.detail ?? null,
+        errorMessage: err ? err.explain() : null,
+        requestId: ctx.requestId,
+        time: ctx.time,
+      } satisfies RequestEndEvent);
+    }
+  }
 
   private async run(ctx: RequestCtx): Promise<void> {
     const { req, res } = ctx;
@@ -117,10 +138,7 @@ export class Pipeline {
         failToProxy(ctx, err instanceof ProxyError ? err : classifyInternalError(err, 'the upgrade tunnel'), this.fail);
         socket.end();
       })
-      .finally(() => {
-        this.inflight--;
-        logRequest(this.deps.accessLog, ctx);
-      });
+      .finally(() => this.end(ctx));
   };
 
   private async runUpgrade(ctx: RequestCtx, socket: Duplex, headBytes: Buffer): Promise<void> {
@@ -218,18 +236,32 @@ export class Pipeline {
       try {
         await attempt.start();
         ctx.attempts.push(record(attempt, null));
+        publishAttempt(attempt, null, false);
         return;
       } catch (err) {
         const e = err as ProxyError;
         ctx.attempts.push(record(attempt, e));
         last = e;
-        if (ctx.clientGone) throw e;
-        const retry = mayRetry(e, { repeatable, bodyReplayable: replayable(body), committed: ctx.res.headersSent });
-        if (!retry || n === maxTries) throw e;
+        const retry = !ctx.clientGone && n < maxTries && mayRetry(e, { repeatable, bodyReplayable: replayable(body), committed: ctx.res.headersSent });
+        publishAttempt(attempt, e, retry);
+        if (!retry) throw e;
       }
     }
     throw last ?? noEndpoint(pool);
   }
+}
+
+function publishAttempt(a: Attempt, e: ProxyError | null, retried: boolean): void {
+  if (!channels.attemptEnd.hasSubscribers) return;
+  channels.attemptEnd.publish({
+    pool: a.input.endpoint.pool,
+    endpoint: a.input.endpoint.address,
+    attempt: a.input.attempt,
+    durationMs: a.durationMs(),
+    status: a.status,
+    errorType: e?.type ?? null,
+    retried,
+  } satisfies AttemptEndEvent);
 }
 
 function record(a: Attempt, e: ProxyError | null): RequestCtx['attempts'][number] {
