@@ -8,8 +8,12 @@ import { type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
 import { type GatewayProcess, spawnGatewise } from './helpers/gateway-process.ts';
 
 const GIB = 1024 ** 3;
-/** Growth allowed between early in the transfer and its end: far below the 1 GiB that crossed. */
-const FLAT_MB = 40;
+/**
+ * Growth allowed between a tenth of the way in and the end. A gateway that buffered would
+ * grow by the gigabyte; heap expansion and GC timing under a parallel test run account for
+ * a few tens of MB (44 MB seen once), so the bound is a tenth of what crossed.
+ */
+const FLAT_MB = 100;
 
 let origin: RunningOrigin;
 let gw: GatewayProcess;
