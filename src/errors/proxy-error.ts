@@ -43,6 +43,8 @@ export type ProxyErrorInit = {
   readonly status?: number;
   /** Parameters for the Proxy-Status member beyond error and details (rcode, info, …). */
   readonly params?: Readonly<Record<string, string | number>>;
+  /** When the client may try again, if the gateway knows (a shed, maintenance). */
+  readonly retryAfterSeconds?: number;
 };
 
 export class ProxyError extends Error {
@@ -56,6 +58,7 @@ export class ProxyError extends Error {
   readonly hop: AttemptHop | undefined;
   readonly status: number;
   readonly params: Readonly<Record<string, string | number>>;
+  readonly retryAfterSeconds: number | null;
   /** Context added while the error travelled up, outermost last. */
   readonly context: string[] = [];
 
@@ -70,6 +73,7 @@ export class ProxyError extends Error {
     this.hop = init.hop;
     this.status = init.status ?? PROXY_ERROR_TYPES[init.type].status;
     this.params = init.params ?? {};
+    this.retryAfterSeconds = init.retryAfterSeconds ?? null;
   }
 
   /** A copy that knows which attempt it happened on. */
@@ -103,6 +107,7 @@ export class ProxyError extends Error {
       cause: this.cause,
       status: this.status,
       params: this.params,
+      ...(this.retryAfterSeconds === null ? {} : { retryAfterSeconds: this.retryAfterSeconds }),
     };
   }
 }

@@ -23,6 +23,8 @@ export type AttemptInput = {
   readonly name: string;
   /** Our Proxy-Status member for a proxied response, without received-status. */
   readonly proxyStatusMember: string;
+  /** Response headers went to the client: the endpoint answered. */
+  readonly onHeaders?: (a: Attempt) => void;
 };
 
 /**
@@ -132,6 +134,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     this.progress = 'streaming';
+    this.input.onHeaders?.(this);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -1,7 +1,6 @@
 import { type CustomPages, renderErrorPage } from '../errors/error-page.ts';
 import type { ProxyError } from '../errors/proxy-error.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
-import { PROXY_ERROR_TYPES } from '../errors/types.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 
 export type FailOptions = {
@@ -34,8 +33,6 @@ export function failToProxy(ctx: RequestCtx, err: ProxyError, opts: FailOptions)
     res.destroy(err);
     return;
   }
-  const info = PROXY_ERROR_TYPES[err.type];
-  const retryAfter = info.transient && err.status === 503 ? 5 : null;
   const page = renderErrorPage(
     {
       status: err.status,
@@ -45,7 +42,7 @@ export function failToProxy(ctx: RequestCtx, err: ProxyError, opts: FailOptions)
       time: ctx.time,
       route: ctx.route?.name ?? null,
       internals: opts.exposeInternals ? { endpoint: err.hop?.endpoint ?? null, message: err.explain() } : null,
-      retryAfterSeconds: retryAfter,
+      retryAfterSeconds: err.retryAfterSeconds,
     },
     ctx.req.headers.accept,
     opts.pages,

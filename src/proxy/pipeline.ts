@@ -1,21 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Config, Route } from '../config/schema.ts';
-import { classifyClientError, classifyInternalError } from '../errors/classify.ts';
+import type { Config, } from '../config/schema.ts';
+import { classifyInternalError } from '../errors/classify.ts';
 import type { CustomPages } from '../errors/error-page.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { loggedStatus, logRequest } from '../observe/access-log.ts';
-import { type AttemptEndEvent, channels, type RequestEndEvent } from '../observe/events.ts';
-import type { Router } from '../routing/router.ts';
+import { channels, type RequestEndEvent } from '../observe/events.ts';
+import { type Router, upstreamPath } from '../routing/router.ts';
 import { type RequestCtx, newCtx } from '../server/request-ctx.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
-import { Attempt } from './attempt.ts';
+import type { Attempt } from './attempt.ts';
 import { type FailOptions, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
-import { bodyForAttempt, type RequestBody, replayable, requestBody } from './request-body.ts';
-import { isIdempotent, mayRetry } from './retry.ts';
+import { attemptLoop } from './attempt-loop.ts';
+import { clientGone, maintenance, noEndpoint, noRoute, totalTimeout } from './gateway-errors.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
 
 export type PipelineDeps = {
@@ -109,17 +109,33 @@ export class Pipeline {
     ctx.route = route;
     const pool = this.deps.pools.get(route.upstream)!;
 
+    if (route.maintenance || pool.config.maintenance) return failToProxy(ctx, maintenance(`route "${route.name}"`), this.fail);
+
     let current: Attempt | null = null;
+    const abort = new AbortController();
+    const stop = (reason: ProxyError): void => {
+      abort.abort(reason);
+      current?.abort(reason);
+    };
     const onClose = (): void => {
       if (res.writableFinished) return;
       ctx.clientGone = true;
-      current?.abort(clientGone());
+      stop(clientGone());
     };
     res.once('close', onClose);
-    const deadline = setTimeout(() => current?.abort(totalTimeout(route)), route.timeouts.totalMs);
+    const deadline = setTimeout(() => stop(totalTimeout(route)), route.timeouts.totalMs);
     try {
-      await this.attemptLoop(ctx, route, pool, head, (a) => {
-        current = a;
+      await attemptLoop({
+        ctx,
+        route,
+        pool,
+        head,
+        signal: abort.signal,
+        name: this.deps.config.name,
+        proxyStatusMember: this.members.get(pool.name)!,
+        track: (a) => {
+          current = a;
+        },
       });
     } catch (err) {
       failToProxy(ctx, err instanceof ProxyError ? err : classifyInternalError(err, 'the attempt loop'), this.fail);
@@ -153,8 +169,8 @@ export class Pipeline {
     if (!route) throw noRoute(head.host, req.url ?? '/');
     ctx.route = route;
     const pool = this.deps.pools.get(route.upstream)!;
-    const endpoint = pool.pick(null);
-    if (!endpoint) throw noEndpoint(pool);
+    const endpoint = pool.pick(null, performance.now());
+    if (!endpoint) throw noEndpoint(pool, 0);
     const tunnel = new Tunnel({
       ctx,
       endpoint,
@@ -195,140 +211,5 @@ export class Pipeline {
     }
     return null;
   }
-
-  private async attemptLoop(
-    ctx: RequestCtx,
-    route: Route,
-    pool: UpstreamPool,
-    head: UpstreamRequestHead,
-    track: (a: Attempt) => void,
-  ): Promise<void> {
-    const { req } = ctx;
-    const method = req.method ?? 'GET';
-    let body: RequestBody;
-    try {
-      body = await requestBody(req, pool.config.retry.bufferBodyBytes);
-    } catch (err) {
-      throw classifyClientError(err);
-    }
-    const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && req.headers['idempotency-key'] !== undefined);
-    const path = upstreamPath(route, req.url ?? '/');
-    const tried = new Set<UpstreamPool['endpoints'][number]>();
-    const maxTries = pool.config.retry.tries;
-    let last: ProxyError | null = null;
-    for (let n = 1; n <= maxTries; n++) {
-      const endpoint = pool.pick(tried) ?? pool.pick(null);
-      if (!endpoint) break;
-      tried.add(endpoint);
-      const attempt = new Attempt({
-        ctx,
-        endpoint,
-        attempt: n,
-        method,
-        path,
-        headers: head.headers,
-        body: bodyForAttempt(body),
-        timeouts: route.timeouts,
-        name: this.deps.config.name,
-        proxyStatusMember: this.members.get(pool.name)!,
-      });
-      track(attempt);
-      try {
-        await attempt.start();
-        ctx.attempts.push(record(attempt, null));
-        publishAttempt(attempt, null, false);
-        return;
-      } catch (err) {
-        const e = err as ProxyError;
-        ctx.attempts.push(record(attempt, e));
-        last = e;
-        const retry = !ctx.clientGone && n < maxTries && mayRetry(e, { repeatable, bodyReplayable: replayable(body), committed: ctx.res.headersSent });
-        publishAttempt(attempt, e, retry);
-        if (!retry) throw e;
-      }
-    }
-    throw last ?? noEndpoint(pool);
-  }
 }
 
-function publishAttempt(a: Attempt, e: ProxyError | null, retried: boolean): void {
-  if (!channels.attemptEnd.hasSubscribers) return;
-  channels.attemptEnd.publish({
-    pool: a.input.endpoint.pool,
-    endpoint: a.input.endpoint.address,
-    attempt: a.input.attempt,
-    durationMs: a.durationMs(),
-    status: a.status,
-    errorType: e?.type ?? null,
-    retried,
-  } satisfies AttemptEndEvent);
-}
-
-function record(a: Attempt, e: ProxyError | null): RequestCtx['attempts'][number] {
-  return {
-    endpoint: a.input.endpoint.address,
-    reused: a.facts.reused,
-    durationMs: Math.round(a.durationMs() * 100) / 100,
-    status: a.status,
-    error: e ? { type: e.type, detail: e.detail } : null,
-    connect: a.facts.timings,
-    ttfbMs: a.ttfbMs === null ? null : Math.round(a.ttfbMs * 100) / 100,
-  };
-}
-
-function upstreamPath(route: Route, url: string): string {
-  if (!route.stripPrefix || route.pathPrefix === '/') return url;
-  const rest = url.slice(route.pathPrefix.length);
-  return rest.startsWith('/') ? rest : `/${rest}`;
-}
-
-function noRoute(host: string, url: string): ProxyError {
-  return new ProxyError({
-    type: 'destination_not_found',
-    detail: 'no_route',
-    message: `no route matches host "${host}" and path "${url.split('?')[0]}"`,
-    source: 'internal',
-    origin: 'local',
-    stage: 'route',
-    retry: 'no',
-    // A path the gateway does not serve is the client's 404, as in Envoy (NR) and nginx.
-    status: 404,
-  });
-}
-
-function noEndpoint(pool: UpstreamPool): ProxyError {
-  return new ProxyError({
-    type: 'destination_unavailable',
-    detail: 'no_endpoint',
-    message: `upstream "${pool.name}" has no endpoint to try`,
-    source: 'internal',
-    origin: 'local',
-    stage: 'connect',
-    retry: 'no',
-  });
-}
-
-function clientGone(): ProxyError {
-  return new ProxyError({
-    type: 'http_request_error',
-    detail: 'client_closed',
-    message: 'the client closed the connection before the response was complete',
-    source: 'downstream',
-    origin: 'local',
-    stage: 'body',
-    retry: 'no',
-    status: 499,
-  });
-}
-
-function totalTimeout(route: Route): ProxyError {
-  return new ProxyError({
-    type: 'http_response_timeout',
-    detail: 'total_timeout',
-    message: `the request did not complete within the total timeout of ${route.timeouts.totalMs} ms (route "${route.name}")`,
-    source: 'upstream',
-    origin: 'local',
-    stage: 'body',
-    retry: 'no',
-  });
-}

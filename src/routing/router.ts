@@ -75,3 +75,10 @@ function firstPrefix(routes: readonly Route[], url: string): Route | null {
   }
   return null;
 }
+
+/** The path sent upstream: the route's prefix removed when it asks for it. */
+export function upstreamPath(route: Route, url: string): string {
+  if (!route.stripPrefix || route.pathPrefix === '/') return url;
+  const rest = url.slice(route.pathPrefix.length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}

@@ -1,35 +1,63 @@
+import type { Logger } from 'pino';
 import { Pool } from 'undici';
-import type { Config, Upstream, Endpoint } from '../config/schema.ts';
+import type { Config, Upstream } from '../config/schema.ts';
+import type { ProxyError } from '../errors/proxy-error.ts';
+import { publishEndpointHealth, publishMasked, publishShed } from '../observe/events.ts';
+import { RetryBudget } from '../proxy/retry-budget.ts';
+import { type Balancer, createBalancer, recordLatency } from './balance/index.ts';
 import { timedConnector } from './connector.ts';
 import { type LookupFunction, resolverLookup } from './dns.ts';
+import { type EndpointState, isAvailable } from './endpoint.ts';
+import { ActiveHealthChecker } from './health/active.ts';
+import { type FailureKind, OutlierDetector } from './health/outlier.ts';
+import { AimdLimit } from './limit/adaptive.ts';
+import { ConcurrencyLimiter } from './limit/concurrency.ts';
 
-/** One origin server of a pool, with the connection pool that talks to it. */
-export type EndpointState = {
-  readonly pool: string;
-  /** host:port, as the access log and the operator see it. */
-  readonly address: string;
-  readonly config: Endpoint;
-  readonly dispatcher: Pool;
-  /** Requests in flight right now: the selection policies of the resilience work use it. */
-  inflight: number;
-};
+export type { EndpointState } from './endpoint.ts';
 
-/** A named group of endpoints that serve the same content. */
+/**
+ * A connect that fails (refused, timed out) takes the endpoint out at once for a short hold
+ * that doubles while it keeps failing: nothing is gained by sending the next request to a
+ * port where nothing listens. When the hold ends, a single request probes it (the others
+ * keep waiting or go elsewhere), so an outage costs one try per hold, not one per request.
+ * A refused connect is cheap to probe, so its hold stays short (a deploy comes back fast);
+ * a connect timeout costs a whole timeout, so its hold grows long.
+ */
+const HOLD_BASE_MS = 100;
+const HOLD_MAX_REFUSED_MS = 1000;
+const HOLD_MAX_TIMEOUT_MS = 30_000;
+
+type Hold = { ms: number; probing: boolean };
+
+/** A named group of endpoints that serve the same content, with the policies that protect them. */
 export class UpstreamPool {
   readonly name: string;
   readonly config: Upstream;
   readonly endpoints: readonly EndpointState[];
-  private next = 0;
+  readonly balancer: Balancer;
+  readonly budget: RetryBudget;
+  readonly limiter: ConcurrencyLimiter | null;
+  readonly outlier: OutlierDetector | null;
+  readonly active: ActiveHealthChecker | null;
+  private readonly holds = new Map<EndpointState, Hold>();
+  private readonly waiters = new Set<() => void>();
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private readonly events: Logger | null;
 
-  constructor(config: Upstream, global: Config, lookup: LookupFunction | null) {
+  constructor(config: Upstream, global: Config, lookup: LookupFunction | null, events: Logger | null) {
     this.name = config.name;
     this.config = config;
+    this.events = events;
     this.endpoints = config.endpoints.map((ep) => ({
       pool: config.name,
-      address: `${ep.host}:${ep.port}`,
+      address: `${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`,
       config: ep,
       inflight: 0,
-      dispatcher: new Pool(`${ep.protocol}//${ep.host}:${ep.port}`, {
+      ewmaMs: null,
+      active: 'unknown',
+      down: null,
+      upSince: 0,
+      dispatcher: new Pool(`${ep.protocol}//${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`, {
         connections: config.keepAlive.maxConnections,
         pipelining: 1,
         keepAliveTimeout: config.keepAlive.idleMs,
@@ -43,37 +71,220 @@ export class UpstreamPool {
         connect: timedConnector({ timeoutMs: config.timeouts.connectMs, lookup, tls: config.tls }),
       }),
     }));
+    this.balancer = createBalancer(config.balance, { slowStartMs: config.slowStartMs });
+    this.budget = new RetryBudget({ ratio: config.retry.budget.ratio, minRetriesPerSecond: config.retry.budget.minPerSecond });
+
+    const { maxConcurrent, queue, queueTimeoutMs, adaptive } = config.limits;
+    if (maxConcurrent !== null) {
+      const total = maxConcurrent * this.endpoints.length;
+      this.limiter = new ConcurrencyLimiter({
+        limit: adaptive ? new AimdLimit({ initial: total, max: total }) : total,
+        queue,
+        queueTimeoutMs,
+        name: `upstream "${config.name}"`,
+      });
+      this.limiter.onShed((reason, retryAfterSeconds) => publishShed({ pool: this.name, reason, retryAfterSeconds }));
+    } else this.limiter = null;
+
+    const passive = config.health.passive;
+    this.outlier = passive ? new OutlierDetector(this.endpoints, passive) : null;
+    this.outlier?.onEject((ep, reason, untilMs) => {
+      this.log('warn', ep, `endpoint ejected: ${reason}`, { until: Math.round(untilMs) });
+      publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'down', by: 'passive', reason });
+      publishMasked({ pool: this.name, kind: 'ejection', detail: `${ep.address}: ${reason}` });
+    });
+    this.outlier?.onReturn((ep) => {
+      this.log('info', ep, 'endpoint returned after ejection');
+      publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'up', by: 'passive', reason: 'ejection ended' });
+      this.wake();
+    });
+
+    const active = config.health.active;
+    this.active = active ? new ActiveHealthChecker(this.endpoints, active) : null;
+    this.active?.onDown((ep, detail) => {
+      this.log('warn', ep, `endpoint down: ${detail}`);
+      publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'down', by: 'active', reason: detail });
+    });
+    this.active?.onUp((ep) => {
+      // The check proved it answers: a connect hold would only delay it.
+      this.holds.delete(ep);
+      if (ep.down?.by === 'passive' && ep.down.detail.startsWith('connect')) ep.down = null;
+      this.log('info', ep, 'endpoint up');
+      publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'up', by: 'active', reason: 'health check passed' });
+      this.wake();
+    });
+    this.active?.start();
   }
 
   /**
-   * The endpoint for the next try: round robin over primaries, skipping those already
-   * tried for this request; backups only when no primary is left.
+   * The endpoint for the next try, among those available and not yet tried. An endpoint
+   * whose connect hold just ended is handed out as a probe, to one request only.
    */
-  pick(tried: ReadonlySet<EndpointState> | null): EndpointState | null {
-    const eps = this.endpoints;
-    for (const backup of [false, true]) {
-      for (let i = 0; i < eps.length; i++) {
-        const ep = eps[(this.next + i) % eps.length]!;
-        if (ep.config.backup !== backup || tried?.has(ep)) continue;
-        this.next = (this.next + i + 1) % eps.length;
-        return ep;
+  pick(tried: ReadonlySet<EndpointState> | null, now: number): EndpointState | null {
+    const ep = this.balancer.pick(this.endpoints, tried, now);
+    if (ep === null) return null;
+    const hold = this.holds.get(ep);
+    if (hold && ep.down !== null && ep.down.by === 'passive') {
+      hold.probing = true;
+      // Nobody else gets it until the probe has answered (or its connect timed out).
+      ep.down = { ...ep.down, until: now + this.config.timeouts.connectMs + 1000 };
+    }
+    return ep;
+  }
+
+  /**
+   * Panic mode (Envoy's panic threshold): when no endpoint is available and the request
+   * may not wait, it goes to one that is held or ejected anyway, preferring one it has not
+   * tried and the one closest to coming back. Its failure then reaches the client as what
+   * it is (connection_refused, connection_timeout), not as a vaguer "no endpoint". Only an
+   * endpoint that active health checks declare down is never used.
+   */
+  pickPanic(tried: ReadonlySet<EndpointState>): EndpointState | null {
+    let best: EndpointState | null = null;
+    for (const ep of this.endpoints) {
+      if (ep.active === 'down') continue;
+      if (best === null) best = ep;
+      else {
+        const fresh = !tried.has(ep);
+        const bestFresh = !tried.has(best);
+        if (fresh !== bestFresh ? fresh : (ep.down?.since ?? 0) < (best.down?.since ?? 0)) best = ep;
       }
     }
-    return null;
+    return best;
+  }
+
+  /** Response headers arrived from the endpoint. */
+  reportResponse(ep: EndpointState, status: number, ttfbMs: number, now: number): void {
+    recordLatency(ep, ttfbMs);
+    if (this.holds.delete(ep)) {
+      if (ep.down?.by === 'passive') ep.down = null;
+      ep.upSince = now;
+      this.log('info', ep, 'endpoint answers again');
+      publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'up', by: 'passive', reason: 'a request got through' });
+      this.wake();
+    }
+    if (status >= 500) this.outlier?.failure(ep, '5xx', now, `HTTP ${status}`);
+    else this.outlier?.success(ep, now);
+  }
+
+  /** A try against the endpoint failed; client-side failures and our own deadline are not its fault. */
+  reportFailure(ep: EndpointState, err: ProxyError, now: number): void {
+    if (err.source !== 'upstream' || err.detail === 'total_timeout') return;
+    if (err.stage === 'connect' || err.stage === 'dns') {
+      this.hold(ep, err, now);
+      return;
+    }
+    const kind: FailureKind | null =
+      err.type === 'http_response_timeout' || err.type === 'connection_read_timeout'
+        ? 'timeout'
+        : err.type === 'connection_terminated' || err.type === 'http_response_incomplete'
+          ? 'reset'
+          : null;
+    if (kind) this.outlier?.failure(ep, kind, now, err.type);
+  }
+
+  private hold(ep: EndpointState, err: ProxyError, now: number): void {
+    const prev = this.holds.get(ep);
+    const max = err.type === 'connection_timeout' ? HOLD_MAX_TIMEOUT_MS : HOLD_MAX_REFUSED_MS;
+    const ms = prev ? Math.min(prev.ms * 2, max) : HOLD_BASE_MS;
+    this.holds.set(ep, { ms, probing: false });
+    // With active checks, the checker decides when it is back: no request is sent to probe it.
+    const until = this.active ? Number.POSITIVE_INFINITY : now + ms;
+    ep.down = { by: 'passive', detail: `connect failed: ${err.type}`, since: prev ? (ep.down?.since ?? now) : now, until };
+    if (!prev) {
+      this.log('warn', ep, `endpoint held: ${err.explain()}`);
+      publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'down', by: 'passive', reason: err.type });
+    }
+    this.scheduleWake();
+  }
+
+  /** Whether any endpoint could take a request now. */
+  hasAvailable(now: number): boolean {
+    return this.endpoints.some((ep) => isAvailable(ep, now));
+  }
+
+  /**
+   * Waits until an endpoint may be available (one came back, or a hold ended so a probe
+   * can go), or until `deadline` (performance.now() ms). Resolves whether it is worth
+   * picking again.
+   */
+  waitForEndpoint(deadline: number, signal: AbortSignal): Promise<boolean> {
+    const now = performance.now();
+    if (now >= deadline || signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        signal.removeEventListener('abort', abort);
+        resolve(ok);
+      };
+      const wake = (): void => done(true);
+      const abort = (): void => done(false);
+      const timer = setTimeout(() => done(false), deadline - now);
+      this.waiters.add(wake);
+      signal.addEventListener('abort', abort, { once: true });
+      this.scheduleWake();
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Wakes the waiters when the earliest hold ends, so one of them can probe. */
+  private scheduleWake(): void {
+    if (this.waiters.size === 0 || this.wakeTimer !== null) return;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const ep of this.endpoints) if (ep.down && ep.down.by !== 'active') next = Math.min(next, ep.down.until);
+    if (!Number.isFinite(next)) return;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = null;
+        this.wake();
+        this.scheduleWake();
+      },
+      Math.max(1, next - now),
+    );
+    this.wakeTimer.unref();
+  }
+
+  /** Requests waited for an endpoint and got one: a failure the gateway absorbed. */
+  noteWaited(ms: number): void {
+    publishMasked({ pool: this.name, kind: 'waited', detail: `waited ${Math.round(ms)} ms for an endpoint` });
+  }
+
+  /** Why no endpoint is available, for the error message. */
+  downReasons(): string {
+    return this.endpoints.map((ep) => `${ep.address}: ${ep.down?.detail ?? (ep.active === 'down' ? 'health check failing' : 'up')}`).join('; ');
+  }
+
+  private log(level: 'info' | 'warn', ep: EndpointState, msg: string, extra: Record<string, unknown> = {}): void {
+    this.events?.[level]({ pool: this.name, endpoint: ep.address, ...extra }, msg);
   }
 
   async close(): Promise<void> {
+    await this.stopPolicies();
     await Promise.all(this.endpoints.map((e) => e.dispatcher.close()));
   }
 
   async destroy(): Promise<void> {
+    await this.stopPolicies();
     await Promise.all(this.endpoints.map((e) => e.dispatcher.destroy()));
+  }
+
+  private async stopPolicies(): Promise<void> {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wake();
+    this.outlier?.close();
+    this.limiter?.close();
+    await this.active?.stop();
   }
 }
 
-export function buildPools(config: Config): Map<string, UpstreamPool> {
+export function buildPools(config: Config, events: Logger | null = null): Map<string, UpstreamPool> {
   const lookup = config.resolver ? resolverLookup(config.resolver) : null;
   const pools = new Map<string, UpstreamPool>();
-  for (const [name, up] of Object.entries(config.upstreams)) pools.set(name, new UpstreamPool(up, config, lookup));
+  for (const [name, up] of Object.entries(config.upstreams)) pools.set(name, new UpstreamPool(up, config, lookup, events));
   return pools;
 }

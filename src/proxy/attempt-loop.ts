@@ -1,0 +1,173 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Route } from '../config/schema.ts';
+import { classifyClientError } from '../errors/classify.ts';
+import type { ProxyError } from '../errors/proxy-error.ts';
+import { type AttemptEndEvent, channels, publishMasked } from '../observe/events.ts';
+import { upstreamPath } from '../routing/router.ts';
+import type { RequestCtx } from '../server/request-ctx.ts';
+import type { Permit } from '../upstream/limit/concurrency.ts';
+import { Shed } from '../upstream/limit/concurrency.ts';
+import type { EndpointState, UpstreamPool } from '../upstream/pool.ts';
+import { Attempt } from './attempt.ts';
+import { delayMs } from './backoff.ts';
+import { noEndpoint, shed } from './gateway-errors.ts';
+import type { UpstreamRequestHead } from './headers.ts';
+import { type RequestBody, bodyForAttempt, replayable, requestBody } from './request-body.ts';
+import { isIdempotent, mayRetry } from './retry.ts';
+
+export type LoopInput = {
+  readonly ctx: RequestCtx;
+  readonly route: Route;
+  readonly pool: UpstreamPool;
+  readonly head: UpstreamRequestHead;
+  /** Aborted when the client leaves or the total deadline passes. */
+  readonly signal: AbortSignal;
+  readonly name: string;
+  readonly proxyStatusMember: string;
+  /** Tells the pipeline which try is running, so it can abort it. */
+  readonly track: (a: Attempt) => void;
+};
+
+/**
+ * The attempt loop: upstreamPeer → attempt, again on each retry the error and the method
+ * allow, within the pool's tries, retry budget and backoff. When no endpoint is available
+ * it waits (up to wait_for_endpoint) for one to come back rather than failing at once.
+ */
+export async function attemptLoop(input: LoopInput): Promise<void> {
+  const { pool } = input;
+  let permit: Permit | null = null;
+  if (pool.limiter) {
+    try {
+      permit = pool.limiter.tryAcquire() ?? (await pool.limiter.acquire(input.signal));
+    } catch (err) {
+      if (err instanceof Shed) throw shed(pool, err.reason, err.retryAfterSeconds);
+      throw err;
+    }
+  }
+  pool.budget.requestStarted();
+  let dropped = true;
+  try {
+    await tries(input, (ttfbMs) => {
+      dropped = false;
+      permit?.release(false, ttfbMs);
+      permit = null;
+    });
+  } finally {
+    pool.budget.requestFinished();
+    permit?.release(dropped);
+  }
+}
+
+async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Promise<void> {
+  const { ctx, route, pool, head, signal } = input;
+  const { req } = ctx;
+  const method = req.method ?? 'GET';
+  let body: RequestBody;
+  try {
+    body = await requestBody(req, pool.config.retry.bufferBodyBytes);
+  } catch (err) {
+    throw classifyClientError(err);
+  }
+  const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && req.headers['idempotency-key'] !== undefined);
+  const path = upstreamPath(route, req.url ?? '/');
+  const maxTries = pool.config.retry.tries;
+  const waitUntil = ctx.start + pool.config.waitForEndpointMs;
+  const tried = new Set<EndpointState>();
+  let last: ProxyError | null = null;
+  let waitedMs = 0;
+  for (let n = 1; ; n++) {
+    const now = performance.now();
+    // Every endpoint tried already: the same ones again, rather than none.
+    let endpoint = pool.pick(tried, now) ?? (tried.size > 0 ? pool.pick(null, now) : null);
+    while (endpoint === null) {
+      const t0 = performance.now();
+      if (await pool.waitForEndpoint(waitUntil, signal)) {
+        waitedMs += performance.now() - t0;
+        endpoint = pool.pick(null, performance.now());
+        continue;
+      }
+      if (signal.aborted) throw signal.reason as ProxyError;
+      endpoint = pool.pickPanic(tried);
+      if (endpoint === null) throw noEndpoint(pool, waitedMs);
+    }
+    const retry = n > 1;
+    if (retry) {
+      if (!pool.budget.canRetry()) throw last!.because('retry budget exhausted: retries are limited to a share of live requests');
+      // Straight to another endpoint; back off only before asking the same one again.
+      if (tried.has(endpoint)) {
+        const ms = delayMs(n - 1, pool.config.retry.backoff.baseMs, pool.config.retry.backoff.maxMs);
+        if (ms > 0) await sleep(ms, undefined, { signal }).catch(() => {});
+        if (signal.aborted) throw signal.reason as ProxyError;
+      }
+      pool.budget.retryStarted();
+    }
+    tried.add(endpoint);
+    const attempt = new Attempt({
+      ctx,
+      endpoint,
+      attempt: n,
+      method,
+      path,
+      headers: head.headers,
+      body: bodyForAttempt(body),
+      timeouts: route.timeouts,
+      name: input.name,
+      proxyStatusMember: input.proxyStatusMember,
+      onHeaders: (a) => {
+        pool.reportResponse(endpoint, a.status!, a.ttfbMs!, performance.now());
+        onHeaders(a.ttfbMs!);
+      },
+    });
+    input.track(attempt);
+    try {
+      await attempt.start();
+      ctx.attempts.push(record(attempt, null));
+      publishAttempt(attempt, null, false);
+      if (retry) publishMasked({ pool: pool.name, kind: 'retry', detail: `try ${n} succeeded after ${last?.type}` });
+      if (waitedMs > 0) pool.noteWaited(waitedMs);
+      return;
+    } catch (err) {
+      const e = err as ProxyError;
+      ctx.attempts.push(record(attempt, e));
+      pool.reportFailure(endpoint, e, performance.now());
+      last = e;
+      // While the pool may still come back, a failed connect does not use up the tries:
+      // the connect hold spaces the probes, so waiting requests cannot storm the origin.
+      const mayWait = e.stage === 'connect' && performance.now() < waitUntil;
+      const again =
+        !ctx.clientGone &&
+        !signal.aborted &&
+        (n < maxTries || mayWait) &&
+        mayRetry(e, { repeatable, bodyReplayable: replayable(body), committed: ctx.res.headersSent });
+      publishAttempt(attempt, e, again);
+      if (!again) throw e;
+    } finally {
+      if (retry) pool.budget.retryFinished();
+    }
+  }
+}
+
+function publishAttempt(a: Attempt, e: ProxyError | null, retried: boolean): void {
+  if (!channels.attemptEnd.hasSubscribers) return;
+  channels.attemptEnd.publish({
+    pool: a.input.endpoint.pool,
+    endpoint: a.input.endpoint.address,
+    attempt: a.input.attempt,
+    durationMs: a.durationMs(),
+    status: a.status,
+    errorType: e?.type ?? null,
+    retried,
+  } satisfies AttemptEndEvent);
+}
+
+function record(a: Attempt, e: ProxyError | null): RequestCtx['attempts'][number] {
+  return {
+    endpoint: a.input.endpoint.address,
+    reused: a.facts.reused,
+    durationMs: Math.round(a.durationMs() * 100) / 100,
+    status: a.status,
+    error: e ? { type: e.type, detail: e.detail } : null,
+    connect: a.facts.timings,
+    ttfbMs: a.ttfbMs === null ? null : Math.round(a.ttfbMs * 100) / 100,
+  };
+}

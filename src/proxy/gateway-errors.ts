@@ -1,0 +1,87 @@
+import type { Route } from '../config/schema.ts';
+import { ProxyError } from '../errors/proxy-error.ts';
+import type { UpstreamPool } from '../upstream/pool.ts';
+
+// The failures the gateway itself declares (as opposed to those classify.ts names from an
+// origin's behaviour), each with its Proxy-Status type, detail and message.
+
+export function noRoute(host: string, url: string): ProxyError {
+  return new ProxyError({
+    type: 'destination_not_found',
+    detail: 'no_route',
+    message: `no route matches host "${host}" and path "${url.split('?')[0]}"`,
+    source: 'internal',
+    origin: 'local',
+    stage: 'route',
+    retry: 'no',
+    // A path the gateway does not serve is the client's 404, as in Envoy (NR) and nginx.
+    status: 404,
+  });
+}
+
+export function noEndpoint(pool: UpstreamPool, waitedMs: number): ProxyError {
+  return new ProxyError({
+    type: 'destination_unavailable',
+    detail: 'all_endpoints_down',
+    message: `no endpoint of upstream "${pool.name}" is available${waitedMs > 0 ? ` (waited ${Math.round(waitedMs)} ms for one)` : ''}: ${pool.downReasons()}`,
+    source: 'upstream',
+    origin: 'local',
+    stage: 'connect',
+    retry: 'no',
+    retryAfterSeconds: 5,
+  });
+}
+
+export function shed(pool: UpstreamPool, reason: 'queue_full' | 'queue_timeout', retryAfterSeconds: number): ProxyError {
+  return new ProxyError({
+    type: 'connection_limit_reached',
+    detail: reason,
+    message:
+      reason === 'queue_full'
+        ? `upstream "${pool.name}" is at its concurrency limit and its queue is full`
+        : `upstream "${pool.name}" is at its concurrency limit and the request waited ${pool.config.limits.queueTimeoutMs} ms in the queue`,
+    source: 'internal',
+    origin: 'local',
+    stage: 'connect',
+    retry: 'no',
+    retryAfterSeconds,
+  });
+}
+
+export function maintenance(what: string): ProxyError {
+  return new ProxyError({
+    type: 'proxy_internal_response',
+    detail: 'maintenance',
+    message: `${what} is in maintenance mode`,
+    source: 'internal',
+    origin: 'local',
+    stage: 'route',
+    retry: 'no',
+    retryAfterSeconds: 60,
+  });
+}
+
+export function clientGone(): ProxyError {
+  return new ProxyError({
+    type: 'http_request_error',
+    detail: 'client_closed',
+    message: 'the client closed the connection before the response was complete',
+    source: 'downstream',
+    origin: 'local',
+    stage: 'body',
+    retry: 'no',
+    status: 499,
+  });
+}
+
+export function totalTimeout(route: Route): ProxyError {
+  return new ProxyError({
+    type: 'http_response_timeout',
+    detail: 'total_timeout',
+    message: `the request did not complete within the total timeout of ${route.timeouts.totalMs} ms (route "${route.name}")`,
+    source: 'upstream',
+    origin: 'local',
+    stage: 'body',
+    retry: 'no',
+  });
+}
