@@ -45,7 +45,11 @@ timeouts: { connect: 300ms, response_header: 500ms, idle: 300ms, total: 10s }
 upstreams:
 ${ups}
   unresolvable: { endpoints: ["http://nowhere.lab.test:${origins.healthy!.port}"] }
-  named: { endpoints: ["http://app.lab.test:${origins.healthy!.port}"] }
+  named:
+    endpoints: ["http://app.lab.test:${origins.healthy!.port}"]
+    # Every request looks the name up afresh: no pooled connection, no cached or stale answer.
+    keep_alive: { idle: 1ms }
+    dns: { min_ttl: 1ms, max_ttl: 1ms, stale: 1ms }
   cleartext: { endpoints: ["https://127.0.0.1:${origins.healthy!.port}"] }
 routes:
 ${routes}

@@ -34,6 +34,7 @@ function endpointOf(o: RunningOrigin): EndpointState {
     active: 'unknown',
     down: null,
     upSince: 0,
+    keepAliveMs: 4000,
   };
 }
 

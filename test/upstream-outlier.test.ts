@@ -19,6 +19,7 @@ function endpoint(address: string): EndpointState {
     active: 'unknown',
     down: null,
     upSince: 0,
+    keepAliveMs: 4000,
   };
 }
 

@@ -129,7 +129,7 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
     } catch (err) {
       const e = err as ProxyError;
       ctx.attempts.push(record(attempt, e));
-      pool.reportFailure(endpoint, e, performance.now());
+      pool.reportFailure(endpoint, e, performance.now(), attempt.facts.reused ? attempt.facts.idleMs : null);
       last = e;
       // While the pool may still come back, a failed connect does not use up the tries:
       // the connect hold spaces the probes, so waiting requests cannot storm the origin.

@@ -5,6 +5,7 @@ import { type AttemptProgress, classifyUpstreamError } from '../errors/classify.
 import { ProxyError } from '../errors/proxy-error.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 import type { EndpointState } from '../upstream/pool.ts';
+import { markSocketIdle } from '../upstream/connector.ts';
 import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
 import { clientResponseHeaders } from './headers.ts';
 
@@ -34,7 +35,7 @@ export type AttemptInput = {
  */
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly input: AttemptInput;
-  readonly facts: SocketFacts = { reused: false, timings: null, socket: null };
+  readonly facts: SocketFacts = { reused: false, timings: null, socket: null, idleMs: null };
   progress: AttemptProgress = 'connecting';
   ttfbMs: number | null = null;
   status: number | null = null;
@@ -153,6 +154,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.settled) return;
     this.settled = true;
+    if (this.facts.socket) markSocketIdle(this.facts.socket);
     this.input.endpoint.inflight--;
     this.input.ctx.res.end();
     this.resolve();

@@ -39,7 +39,7 @@ export function responseOnSocket(req: IncomingMessage, socket: Duplex): ServerRe
  */
 export class Tunnel implements Dispatcher.DispatchHandler {
   private readonly input: TunnelInput;
-  private readonly facts: SocketFacts = { reused: false, timings: null, socket: null };
+  private readonly facts: SocketFacts = { reused: false, timings: null, socket: null, idleMs: null };
   private sent = false;
   private resolve!: (closed: Promise<void>) => void;
   private reject!: (e: ProxyError) => void;

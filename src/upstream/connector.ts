@@ -7,13 +7,20 @@ export type ConnectTimings = { dnsMs: number | null; connectMs: number; tlsMs: n
 
 const kTimings = Symbol('gatewise.connectTimings');
 const kRequests = Symbol('gatewise.requestsOnSocket');
+const kBusy = Symbol('gatewise.socketBusy');
+const kIdleSince = Symbol('gatewise.socketIdleSince');
 
-type TaggedSocket = Socket & { [kTimings]?: ConnectTimings; [kRequests]?: number };
+type TaggedSocket = Socket & { [kTimings]?: ConnectTimings; [kRequests]?: number; [kBusy]?: boolean; [kIdleSince]?: number };
 
 export type ConnectorOptions = {
   readonly timeoutMs: number;
   readonly lookup: LookupFunction | null;
   readonly tls: { readonly verify: boolean; readonly ca: string | null; readonly servername: string | null };
+  /**
+   * The origin closed a connection that had been idle this long: how the gateway learns an
+   * origin's keep-alive timeout when it does not announce one.
+   */
+  readonly onIdleClose?: (idleMs: number) => void;
 };
 
 /**
@@ -44,6 +51,16 @@ export function timedConnector(opts: ConnectorOptions): buildConnector.connector
           tlsMs: options.protocol === 'https:' ? now - connectAt : null,
         };
         (s as TaggedSocket)[kRequests] = 0;
+        const onIdleClose = opts.onIdleClose;
+        if (onIdleClose) {
+          // undici stops reading an idle socket, so the origin's FIN shows up as the socket
+          // closing while idle rather than as 'end'. Our own keep-alive expiry closes it too:
+          // the caller tells them apart by comparing with its keep-alive limit.
+          s.once('close', () => {
+            const t = s as TaggedSocket;
+            if (!t[kBusy] && t[kIdleSince] !== undefined) onIdleClose(performance.now() - t[kIdleSince]);
+          });
+        }
       }
       if (err === null && s) callback(null, s);
       else callback(err ?? new Error('connect failed'), null);
@@ -63,9 +80,18 @@ export function timedConnector(opts: ConnectorOptions): buildConnector.connector
  * Returns whether the socket had carried a request before (it was reused) and, for a
  * fresh one, how long opening it took.
  */
-export function markRequestOnSocket(socket: Socket): { reused: boolean; timings: ConnectTimings | null } {
+export function markRequestOnSocket(socket: Socket): { reused: boolean; timings: ConnectTimings | null; idleMs: number | null } {
   const s = socket as TaggedSocket;
   const n = s[kRequests] ?? 0;
   s[kRequests] = n + 1;
-  return { reused: n > 0, timings: n === 0 ? (s[kTimings] ?? null) : null };
+  s[kBusy] = true;
+  const idleMs = n > 0 && s[kIdleSince] !== undefined ? performance.now() - s[kIdleSince] : null;
+  return { reused: n > 0, timings: n === 0 ? (s[kTimings] ?? null) : null, idleMs };
+}
+
+/** The response on this socket is complete: from now on it is idle in the pool. */
+export function markSocketIdle(socket: Socket): void {
+  const s = socket as TaggedSocket;
+  s[kBusy] = false;
+  s[kIdleSince] = performance.now();
 }

@@ -13,7 +13,10 @@ export type EndpointState = {
   /** host:port, as the access log and the operator see it. */
   readonly address: string;
   readonly config: Endpoint;
-  readonly dispatcher: Pool;
+  /** Replaced (the old one drained) when the connection settings must change: a learned keep-alive, a new DNS answer. */
+  dispatcher: Pool;
+  /** Idle time after which the gateway gives up a pooled connection; lowered when the origin is seen closing sooner. */
+  keepAliveMs: number;
   /** Requests in flight right now. */
   inflight: number;
   /** Latency estimate (EWMA of time to response headers, ms); null before the first answer. */

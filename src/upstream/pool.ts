@@ -6,7 +6,8 @@ import { publishEndpointHealth, publishMasked, publishShed } from '../observe/ev
 import { RetryBudget } from '../proxy/retry-budget.ts';
 import { type Balancer, createBalancer, recordLatency } from './balance/index.ts';
 import { timedConnector } from './connector.ts';
-import { type LookupFunction, resolverLookup } from './dns.ts';
+import { isIP } from 'node:net';
+import { CachingResolver } from './dns.ts';
 import { type EndpointState, isAvailable } from './endpoint.ts';
 import { ActiveHealthChecker } from './health/active.ts';
 import { type FailureKind, OutlierDetector } from './health/outlier.ts';
@@ -43,34 +44,45 @@ export class UpstreamPool {
   private readonly waiters = new Set<() => void>();
   private wakeTimer: NodeJS.Timeout | null = null;
   private readonly events: Logger | null;
+  private readonly global: Config;
+  private readonly dns: CachingResolver | null;
+  private dnsTimer: NodeJS.Timeout | null = null;
+  private closing = false;
 
-  constructor(config: Upstream, global: Config, lookup: LookupFunction | null, events: Logger | null) {
+  constructor(config: Upstream, global: Config, events: Logger | null) {
     this.name = config.name;
     this.config = config;
     this.events = events;
-    this.endpoints = config.endpoints.map((ep) => ({
-      pool: config.name,
-      address: `${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`,
-      config: ep,
-      inflight: 0,
-      ewmaMs: null,
-      active: 'unknown',
-      down: null,
-      upSince: 0,
-      dispatcher: new Pool(`${ep.protocol}//${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`, {
-        connections: config.keepAlive.maxConnections,
-        pipelining: 1,
-        keepAliveTimeout: config.keepAlive.idleMs,
-        // undici also honours the origin's `Keep-Alive: timeout=`, minus this margin, so
-        // the gateway gives up an idle connection before the origin closes it.
-        keepAliveTimeoutThreshold: 1000,
-        headersTimeout: config.timeouts.responseHeaderMs,
-        bodyTimeout: config.timeouts.idleMs,
-        maxHeaderSize: global.limits.maxResponseHeaderBytes,
-        strictContentLength: true,
-        connect: timedConnector({ timeoutMs: config.timeouts.connectMs, lookup, tls: config.tls }),
-      }),
-    }));
+    this.global = global;
+    this.dns = global.resolver
+      ? new CachingResolver(global.resolver, config.dns, {
+          onStale: (host, err) => {
+            this.events?.warn({ pool: this.name, host, code: err.code }, `DNS failed (${err.code}): serving the last good answer`);
+            publishMasked({ pool: this.name, kind: 'dns_stale', detail: `${host}: ${err.code}` });
+          },
+          onChange: (host, addrs) => {
+            this.events?.info({ pool: this.name, host, addrs }, 'DNS answer changed: reconnecting');
+            // Pooled connections still lead to the old address: new ones follow the new answer.
+            for (const ep of this.endpoints) if (ep.config.host === host) this.replaceDispatcher(ep);
+          },
+        })
+      : null;
+    this.endpoints = config.endpoints.map((ep) => {
+      const state: EndpointState = {
+        pool: config.name,
+        address: `${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`,
+        config: ep,
+        inflight: 0,
+        ewmaMs: null,
+        active: 'unknown',
+        down: null,
+        upSince: 0,
+        keepAliveMs: config.keepAlive.idleMs,
+        dispatcher: null as unknown as Pool,
+      };
+      state.dispatcher = this.dispatcherFor(state);
+      return state;
+    });
     this.balancer = createBalancer(config.balance, { slowStartMs: config.slowStartMs });
     this.budget = new RetryBudget({ ratio: config.retry.budget.ratio, minRetriesPerSecond: config.retry.budget.minPerSecond });
 
@@ -114,6 +126,73 @@ export class UpstreamPool {
       this.wake();
     });
     this.active?.start();
+    this.refreshDns();
+  }
+
+  /**
+   * Re-resolves the pool's host names as their answers expire, so a changed address is
+   * noticed even while pooled connections to the old one keep being reused.
+   */
+  private refreshDns(): void {
+    const dns = this.dns;
+    const hosts = [...new Set(this.endpoints.map((ep) => ep.config.host).filter((h) => isIP(h) === 0))];
+    if (!dns || hosts.length === 0 || this.closing) return;
+    const next = Math.max(this.config.dns.minTtlMs, Math.min(...hosts.map((h) => dns.freshFor(h))));
+    this.dnsTimer = setTimeout(() => {
+      Promise.all(hosts.map((h) => dns.resolve(h).catch(() => null))).finally(() => this.refreshDns());
+    }, next);
+    this.dnsTimer.unref();
+  }
+
+  private dispatcherFor(ep: EndpointState): Pool {
+    const { config } = this;
+    const origin = `${ep.config.protocol}//${ep.address}`;
+    const self: { pool: Pool | null } = { pool: null };
+    self.pool = new Pool(origin, {
+      connections: config.keepAlive.maxConnections,
+      pipelining: 1,
+      keepAliveTimeout: ep.keepAliveMs,
+      // undici also honours the origin's `Keep-Alive: timeout=`, minus this margin, so
+      // the gateway gives up an idle connection before the origin closes it.
+      keepAliveTimeoutThreshold: 1000,
+      headersTimeout: config.timeouts.responseHeaderMs,
+      bodyTimeout: config.timeouts.idleMs,
+      maxHeaderSize: this.global.limits.maxResponseHeaderBytes,
+      strictContentLength: true,
+      connect: timedConnector({
+        timeoutMs: config.timeouts.connectMs,
+        lookup: this.dns?.lookup ?? null,
+        tls: config.tls,
+        onIdleClose: (idleMs) => {
+          // Closed well before our own keep-alive limit, by a pool still in use (a replaced
+          // or stopping one closes its idle sockets itself): the origin did it.
+          if (ep.dispatcher === self.pool && !this.closing && idleMs < ep.keepAliveMs - 50) this.learnIdle(ep, idleMs);
+        },
+      }),
+    });
+    return self.pool;
+  }
+
+  /**
+   * The origin closed a pooled connection after `idleMs` of idle, without having said so
+   * in `Keep-Alive: timeout=`: from now on the gateway gives up idle connections well
+   * before that, so it never writes a request on a connection the origin is closing (the
+   * keep-alive race). Connections already open drain; new ones use the learned limit.
+   */
+  private learnIdle(ep: EndpointState, idleMs: number): void {
+    const target = Math.max(100, Math.floor(idleMs * 0.75));
+    if (target >= ep.keepAliveMs) return;
+    this.log('info', ep, `origin closes idle connections after ~${Math.round(idleMs)} ms: keep-alive lowered to ${target} ms`, {
+      previousMs: ep.keepAliveMs,
+    });
+    ep.keepAliveMs = target;
+    this.replaceDispatcher(ep);
+  }
+
+  private replaceDispatcher(ep: EndpointState): void {
+    const old = ep.dispatcher;
+    ep.dispatcher = this.dispatcherFor(ep);
+    old.close().catch(() => {});
   }
 
   /**
@@ -167,9 +246,14 @@ export class UpstreamPool {
     else this.outlier?.success(ep, now);
   }
 
-  /** A try against the endpoint failed; client-side failures and our own deadline are not its fault. */
-  reportFailure(ep: EndpointState, err: ProxyError, now: number): void {
+  /**
+   * A try against the endpoint failed; client-side failures and our own deadline are not its
+   * fault. `idleMs`: how long the reused connection had been idle when the request went out.
+   */
+  reportFailure(ep: EndpointState, err: ProxyError, now: number, idleMs: number | null = null): void {
     if (err.source !== 'upstream' || err.detail === 'total_timeout') return;
+    // The keep-alive race itself: the origin had closed the connection we wrote on.
+    if (err.retry === 'if-reused' && idleMs !== null) this.learnIdle(ep, idleMs);
     if (err.stage === 'connect' || err.stage === 'dns') {
       this.hold(ep, err, now);
       return;
@@ -274,6 +358,8 @@ export class UpstreamPool {
   }
 
   private async stopPolicies(): Promise<void> {
+    this.closing = true;
+    if (this.dnsTimer) clearTimeout(this.dnsTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wake();
     this.outlier?.close();
@@ -283,8 +369,7 @@ export class UpstreamPool {
 }
 
 export function buildPools(config: Config, events: Logger | null = null): Map<string, UpstreamPool> {
-  const lookup = config.resolver ? resolverLookup(config.resolver) : null;
   const pools = new Map<string, UpstreamPool>();
-  for (const [name, up] of Object.entries(config.upstreams)) pools.set(name, new UpstreamPool(up, config, lookup, events));
+  for (const [name, up] of Object.entries(config.upstreams)) pools.set(name, new UpstreamPool(up, config, events));
   return pools;
 }

@@ -3,7 +3,13 @@ import type { Socket } from 'node:net';
 import { type ConnectTimings, markRequestOnSocket } from './connector.ts';
 
 /** What an attempt learns about the connection its request was written on. */
-export type SocketFacts = { reused: boolean; timings: ConnectTimings | null; socket: Socket | null };
+export type SocketFacts = {
+  reused: boolean;
+  timings: ConnectTimings | null;
+  socket: Socket | null;
+  /** How long a reused connection had been idle when this request was written on it. */
+  idleMs: number | null;
+};
 
 let waiting: SocketFacts | null = null;
 
@@ -17,6 +23,7 @@ diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
   if (waiting !== null) {
     waiting.reused = facts.reused;
     waiting.timings = facts.timings;
+    waiting.idleMs = facts.idleMs;
     waiting.socket = socket;
     waiting = null;
   }
