@@ -73,8 +73,21 @@ describe('loading a valid configuration', () => {
       routes: [
         { name: '/', host: null, pathPrefix: '/', upstream: 'app', stripPrefix: false, timeouts, retryWithIdempotencyKey: false, maintenance: false },
       ],
-      log: { access: 'stdout', level: 'info', format: 'auto' },
+      log: { access: 'stdout', level: 'info', format: 'auto', rotate: null },
       shutdown: { graceMs: 10_000 },
+      admin: { listen: null, token: null },
+      synthetic: [],
+      alerts: {
+        webhooks: [],
+        slo: [],
+        windows: [
+          { longMs: 3_600_000, shortMs: 300_000, burnRate: 14.4 },
+          { longMs: 21_600_000, shortMs: 1_800_000, burnRate: 6 },
+        ],
+        certificateDays: 14,
+        endpointDownAfterMs: 30_000,
+        masked: null,
+      },
     };
     assert.deepEqual(config, expected);
   });
@@ -118,7 +131,7 @@ describe('loading a valid configuration', () => {
     // route over upstream over top level
     assert.deepEqual(api!.timeouts, { connectMs: 2_000, responseHeaderMs: 30_000, idleMs: 500, totalMs: 60_000 });
     assert.deepEqual(root!.timeouts, app.timeouts);
-    assert.deepEqual(config.log, { access: 'stderr', level: 'debug', format: 'json' });
+    assert.deepEqual(config.log, { access: 'stderr', level: 'debug', format: 'json', rotate: null });
     assert.deepEqual(config.shutdown, { graceMs: 30_000 });
   });
 

@@ -89,6 +89,38 @@ export type Route = {
 
 export type AccessLog = 'stdout' | 'stderr' | 'off' | { file: string };
 
+/** Rotation of a file access log; null sizeBytes = by day only. */
+export type LogRotate = { sizeBytes: number | null; daily: boolean; keep: number };
+
+/** The admin listener (metrics, status API, dashboard); listen null = off. */
+export type Admin = { listen: { host: string; port: number } | null; token: string | null };
+
+/** A probe through the gateway (path, and Host when url was absolute) and, optionally, straight to the origin. */
+export type SyntheticCheck = {
+  name: string;
+  url: string;
+  path: string;
+  host: string | null;
+  origin: string | null;
+  intervalMs: number;
+  timeoutMs: number;
+};
+
+/** Multi-window burn-rate pairs: fire when both windows burn the error budget faster than burnRate. */
+export type BurnWindow = { longMs: number; shortMs: number; burnRate: number };
+
+export type Alerts = {
+  webhooks: { url: string; format: 'json' | 'slack' }[];
+  slo: { route: string; availability: number | null; latency: { thresholdMs: number; target: number } | null }[];
+  windows: BurnWindow[];
+  /** Alert when an origin's certificate expires within this many days; 0 = off. */
+  certificateDays: number;
+  /** An endpoint must stay down this long before its own alert fires (an SLO alert on its pool already names it). */
+  endpointDownAfterMs: number;
+  /** Alert when a pool masks more than threshold failures within windowMs; null = off. */
+  masked: { threshold: number; windowMs: number } | null;
+};
+
 export type Config = {
   listen: { host: string; port: number }[];
   name: string;
@@ -107,8 +139,11 @@ export type Config = {
   errorPages: { exposeInternals: boolean; pages: Record<string, string> };
   upstreams: Record<string, Upstream>;
   routes: Route[];
-  log: { access: AccessLog; level: 'debug' | 'info' | 'warn' | 'error'; format: 'auto' | 'json' | 'pretty' };
+  log: { access: AccessLog; level: 'debug' | 'info' | 'warn' | 'error'; format: 'auto' | 'json' | 'pretty'; rotate: LogRotate | null };
   shutdown: { graceMs: number };
+  admin: Admin;
+  synthetic: SyntheticCheck[];
+  alerts: Alerts;
 };
 
 /** A problem found by the schema, located by its path in the YAML document. */
@@ -453,6 +488,99 @@ const accessLog = z
     return v === 'stdout' || v === 'stderr' || v === 'off' ? v : { file: v };
   });
 
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+const httpUrl = z.string().transform((v, ctx) => {
+  const u = URL.canParse(v) ? new URL(v) : null;
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) return reject(ctx, `"${v}" is not an http or https URL`, 'write http://host:port/path');
+  return u.href;
+});
+
+const adminSchema = z
+  .strictObject({
+    listen: z
+      .custom<string | null>(() => true)
+      .default(null)
+      .transform((v, ctx) => (v === null ? null : (parseListen(v, ctx, []) ?? z.NEVER))),
+    token: z.string().min(16).nullable().default(null),
+  })
+  .transform((a, ctx) => {
+    // Metrics and status name every endpoint and failure: beyond loopback they need a lock.
+    if (a.listen && a.token === null && !isLoopback(a.listen.host)) {
+      reject(ctx, `admin listens on ${a.listen.host}, beyond loopback, without a token`, 'set admin.token (16 characters or more), or listen on 127.0.0.1', ['listen']);
+    }
+    return a;
+  });
+
+const syntheticSchema = z
+  .strictObject({
+    name: z.string().regex(NAME, { error: 'use letters, digits, - _ and . (it appears in metrics)' }),
+    url: z.string().transform((v, ctx) => {
+      if (v.startsWith('/')) return { url: v, path: v, host: null };
+      const u = URL.canParse(v) ? new URL(v) : null;
+      if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
+        return reject(ctx, `"${v}" is neither a path nor an http URL`, 'write a path on a route (/health), or http://host/path to probe with that Host');
+      }
+      return { url: v, path: `${u.pathname}${u.search}`, host: u.host };
+    }),
+    origin: httpUrl.nullable().default(null),
+    interval: duration().prefault('10s'),
+    timeout: duration().prefault('2s'),
+  })
+  .transform((c, ctx): SyntheticCheck => {
+    if (c.timeout > c.interval) reject(ctx, `timeout ${formatDuration(c.timeout)} is longer than interval ${formatDuration(c.interval)}`, 'probes would overlap: lower timeout', ['timeout']);
+    return { name: c.name, ...c.url, origin: c.origin, intervalMs: c.interval, timeoutMs: c.timeout };
+  });
+
+/** An SLO target: 0.999, not 99.9. */
+const fraction = z.number().refine((v) => v > 0 && v < 1, {
+  error: (iss) => `${iss.input} is not a fraction between 0 and 1`,
+  params: { hint: 'write 0.999 for 99.9%' },
+});
+
+/** 3 days is the SRE workbook's longest (ticket) window; longer would only cost memory (1-second buckets). */
+const MAX_BURN_WINDOW_MS = 3 * 86_400_000;
+
+const alertsSchema = z.strictObject({
+  webhooks: z.array(z.strictObject({ url: httpUrl, format: z.enum(['json', 'slack']).default('json') })).default([]),
+  slo: z
+    .array(
+      z
+        .strictObject({
+          route: z.string().min(1),
+          availability: fraction.nullable().default(null),
+          latency: z.strictObject({ threshold: duration(), target: fraction }).nullable().default(null),
+        })
+        .refine((s) => s.availability !== null || s.latency !== null, {
+          error: 'an SLO needs availability, latency or both',
+          params: { hint: 'write availability: 0.999 or latency: { threshold: 500ms, target: 0.99 }' },
+        }),
+    )
+    .default([]),
+  // The Google SRE workbook's paging pairs (chapter "Alerting on SLOs", table 5-8).
+  windows: z
+    .array(
+      z
+        .strictObject({ long: duration(), short: duration(), burn_rate: z.number().positive() })
+        .transform((w, ctx): BurnWindow => {
+          if (w.short >= w.long) reject(ctx, 'short must be shorter than long', 'the workbook uses short = long / 12', ['short']);
+          if (w.long > MAX_BURN_WINDOW_MS) reject(ctx, `long ${formatDuration(w.long)} is over 3 days`, 'write 72h or less', ['long']);
+          return { longMs: w.long, shortMs: w.short, burnRate: w.burn_rate };
+        }),
+    )
+    .min(1)
+    .prefault([
+      { long: '1h', short: '5m', burn_rate: 14.4 },
+      { long: '6h', short: '30m', burn_rate: 6 },
+    ]),
+  certificate_days: z.int().min(0).default(14),
+  endpoint_down_after: duration({ zeroMeansOff: true }).prefault('30s'),
+  masked: z.strictObject({ threshold: z.int().min(1), window: duration().prefault('5m') }).nullable().default(null),
+});
+
 const rootSchema = z.strictObject({
   listen: listenSchema.prefault('127.0.0.1:8080'),
   /** The pseudonym in Via and Proxy-Status (RFC 9110 §7.6.3, RFC 9209 §2). */
@@ -543,9 +671,16 @@ const rootSchema = z.strictObject({
       access: accessLog,
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      rotate: z
+        .strictObject({ size: size().nullable().prefault('100mb'), daily: z.boolean().default(false), keep: z.int().min(1).max(1000).default(7) })
+        .nullable()
+        .default(null),
     })
     .prefault({}),
   shutdown: z.strictObject({ grace: duration().prefault('10s') }).prefault({}),
+  admin: adminSchema.prefault({}),
+  synthetic: z.array(syntheticSchema).default([]),
+  alerts: alertsSchema.prefault({}),
 });
 
 type Raw = z.output<typeof rootSchema>;
@@ -686,8 +821,47 @@ function resolve(raw: Raw, ctx: Ctx): Config {
     errorPages: { exposeInternals: raw.error_pages.expose_internals, pages: raw.error_pages.pages },
     upstreams,
     routes,
-    log: raw.log,
+    log: resolveLog(raw.log, ctx),
     shutdown: { graceMs: raw.shutdown.grace },
+    admin: raw.admin,
+    synthetic: resolveSynthetic(raw.synthetic, ctx),
+    alerts: resolveAlerts(raw.alerts, new Set(routes.map((r) => r.name)), ctx),
+  };
+}
+
+function resolveLog(log: Raw['log'], ctx: Ctx): Config['log'] {
+  const r = log.rotate;
+  if (r && typeof log.access !== 'object') reject(ctx, `rotate needs a file access log, not ${log.access}`, 'write access: /var/log/gatewise/access.log, or remove rotate', ['log', 'rotate']);
+  if (r && r.size === null && !r.daily) reject(ctx, 'rotate with size: null and daily: false never rotates', 'set a size (100mb) or daily: true', ['log', 'rotate']);
+  return { access: log.access, level: log.level, format: log.format, rotate: r && { sizeBytes: r.size, daily: r.daily, keep: r.keep } };
+}
+
+function resolveSynthetic(checks: SyntheticCheck[], ctx: Ctx): SyntheticCheck[] {
+  const seen = new Set<string>();
+  checks.forEach((c, i) => {
+    if (seen.has(c.name)) reject(ctx, `synthetic check name "${c.name}" is used twice`, 'names appear in metrics: make them unique', ['synthetic', i, 'name']);
+    seen.add(c.name);
+  });
+  return checks;
+}
+
+function resolveAlerts(a: Raw['alerts'], routeNames: Set<string>, ctx: Ctx): Alerts {
+  a.slo.forEach((s, i) => {
+    if (routeNames.has(s.route)) return;
+    const near = nearest(s.route, [...routeNames]);
+    reject(ctx, `unknown route "${s.route}" — known routes: ${[...routeNames].join(', ')}`, near ? `did you mean "${near}"?` : 'use a route\'s name (or host+path when it has none)', ['alerts', 'slo', i, 'route']);
+  });
+  return {
+    webhooks: a.webhooks,
+    slo: a.slo.map((s) => ({
+      route: s.route,
+      availability: s.availability,
+      latency: s.latency && { thresholdMs: s.latency.threshold, target: s.latency.target },
+    })),
+    windows: a.windows,
+    certificateDays: a.certificate_days,
+    endpointDownAfterMs: a.endpoint_down_after,
+    masked: a.masked && { threshold: a.masked.threshold, windowMs: a.masked.window },
   };
 }
 

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from '../config/schema.ts';
+import { RotatingFile } from './rotating-file.ts';
 
 export type Loggers = {
   /** One line per request. */
@@ -34,7 +35,11 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
   let accessDest: pino.DestinationStream;
   if (overrides.accessStream) accessDest = overrides.accessStream;
   else if (log.access === 'off') accessDest = createWriteStream('/dev/null');
-  else if (typeof log.access === 'object') {
+  else if (typeof log.access === 'object' && log.rotate) {
+    const d = new RotatingFile({ file: log.access.file, ...log.rotate, onError: (err) => events.warn({ err }, 'access log rotation failed') });
+    sinks.push(d);
+    accessDest = d;
+  } else if (typeof log.access === 'object') {
     const d = pino.destination({ dest: log.access.file, sync: false, mkdir: true });
     sinks.push(d);
     accessDest = d;

@@ -25,6 +25,8 @@ export type RequestRecord = {
   code: string | null;
   latencyMs: number;
   chain: ChainMember[];
+  /** The Retry-After the answer carried, if any. */
+  retryAfter: string | null;
 };
 
 export type LoadOptions = {
@@ -108,10 +110,11 @@ async function one(
   entry: MixEntry,
   body: Buffer | null,
   timeoutMs: number,
-): Promise<Pick<RequestRecord, 'status' | 'code' | 'latencyMs' | 'chain'>> {
+): Promise<Pick<RequestRecord, 'status' | 'code' | 'latencyMs' | 'chain' | 'retryAfter'>> {
   const started = performance.now();
   let status: number | null = null;
   let chain: ChainMember[] = [];
+  let retryAfter: string | null = null;
   try {
     const res = await pool.request({
       path: entry.path,
@@ -123,11 +126,13 @@ async function one(
     });
     status = res.statusCode;
     chain = members(res.headers['proxy-status']);
+    const ra = res.headers['retry-after'];
+    retryAfter = typeof ra === 'string' ? ra : null;
     // The body is part of what the user waits for, and a cut one is a failure they see.
     await res.body.arrayBuffer();
-    return { status, code: null, latencyMs: round(performance.now() - started), chain };
+    return { status, code: null, latencyMs: round(performance.now() - started), chain, retryAfter };
   } catch (err) {
-    return { status, code: errorCode(err), latencyMs: round(performance.now() - started), chain };
+    return { status, code: errorCode(err), latencyMs: round(performance.now() - started), chain, retryAfter };
   }
 }
 

@@ -1,3 +1,4 @@
+import type { OriginStats } from '../origin.ts';
 // What users saw, per second of the run and in total: every request lands in exactly one of
 // 2xx, 502, 503, 504, other or conn err, so the columns of a row add up to `sent`.
 import type { ChainMember, RequestRecord } from './load-generator.ts';
@@ -41,6 +42,8 @@ export type Report = {
   /** The scenario's `expect:` checked against this run; null when the target is not gatewise. */
   expectations: ExpectationResult[] | null;
   requests: RequestRecord[];
+  /** What each origin saw by the end of the run (connections, requests, peak queue, …). */
+  origins: Record<string, OriginStats>;
 };
 
 export type ExpectationResult = { check: string; ok: boolean; actual: string };

@@ -68,6 +68,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
       // Expectations describe gatewise; another proxy is measured, not judged.
       expectations: env.target.kind === 'gatewise' ? checkExpectations(s.expect, summary, records) : null,
       requests: records,
+      origins: Object.fromEntries([...env.origins].map(([name, o]) => [name, { ...o.stats }])),
     };
   } finally {
     await env.close();
