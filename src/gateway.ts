@@ -10,6 +10,7 @@ import { createListener, listen } from './server/listener.ts';
 import { type UpstreamPool, buildPools } from './upstream/pool.ts';
 
 export type RunningGateway = {
+  /** The configuration in force (it changes on reload). */
   readonly config: Config;
   readonly addresses: AddressInfo[];
   /** http://host:port of the first listener. */
@@ -18,18 +19,28 @@ export type RunningGateway = {
   readonly loggers: Loggers;
   /** Metrics, status and dashboard (observe.admin), synthetic checks (observe.synthetic), alerts (observe.alerter). */
   readonly observe: Observability;
+  /**
+   * Applies a new configuration without dropping a request: routes, upstreams, timeouts,
+   * retries, health, limits, maintenance mode, error pages and forwarding take effect for
+   * new requests; requests in flight finish on the old pools, which then close. Listen
+   * addresses, client limits, logs and the admin listener need a restart (returned as warnings).
+   */
+  reload(next: Config): Promise<string[]>;
   /** Graceful stop: no new connections, in-flight requests get up to graceMs, then everything closes. */
   stop(graceMs?: number): Promise<void>;
 };
+
+const RESTART_ONLY = ['listen', 'client', 'log', 'admin', 'shutdown'] as const;
 
 export async function startGateway(config: Config, overrides: LoggerOverrides = {}): Promise<RunningGateway> {
   const loggers = createLoggers(config.log, overrides);
   const pages: CustomPages | undefined =
     Object.keys(config.errorPages.pages).length > 0 ? await loadCustomPages(config.errorPages.pages) : undefined;
-  const pools = buildPools(config, loggers.events);
+  const pools: Map<string, UpstreamPool> = buildPools(config, loggers.events);
   // Subscribed before the first request can arrive, so every request is counted.
   const observe = new Observability({ config, pools, events: loggers.events });
-  const pipeline = new Pipeline({
+  let current = config;
+  let pipeline = new Pipeline({
     config,
     router: new Router(config.routes),
     pools,
@@ -37,11 +48,18 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     events: loggers.events,
     pages,
   });
+  /** Pipelines replaced by a reload that still have requests in flight. */
+  const retired = new Set<Pipeline>();
+  const inflight = (): number => pipeline.inflight + [...retired].reduce((n, p) => n + p.inflight, 0);
+  const handlers = {
+    handle: (req: Parameters<Pipeline['handle']>[0], res: Parameters<Pipeline['handle']>[1]) => pipeline.handle(req, res),
+    handleUpgrade: (...a: Parameters<Pipeline['handleUpgrade']>) => pipeline.handleUpgrade(...a),
+  };
   const servers: Server[] = [];
   const addresses: AddressInfo[] = [];
   try {
     for (const l of config.listen) {
-      const server = createListener(config, pipeline, loggers.access);
+      const server = createListener(config, handlers, loggers.access);
       servers.push(server);
       addresses.push(await listen(server, l.host, l.port));
     }
@@ -66,14 +84,14 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
   let stopping: Promise<void> | null = null;
   const stop = (graceMs = config.shutdown.graceMs): Promise<void> => {
     stopping ??= (async () => {
-      loggers.events.info({ inflight: pipeline.inflight, graceMs }, 'gatewise stopping');
+      loggers.events.info({ inflight: inflight(), graceMs }, 'gatewise stopping');
       // Probes and the admin listener stop first; alerts still on their way drain meanwhile.
       const observed = observe.stop();
       const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       for (const s of servers) s.closeIdleConnections();
       const deadline = Date.now() + graceMs;
-      while (pipeline.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      const abandoned = pipeline.inflight;
+      while (inflight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      const abandoned = inflight();
       for (const s of servers) s.closeAllConnections();
       await closed;
       await Promise.all([...pools.values()].map((p) => p.destroy()));
@@ -83,5 +101,38 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     })();
     return stopping;
   };
-  return { config, addresses, url, pools, loggers, observe, stop };
+  const reload = async (next: Config): Promise<string[]> => {
+    const warnings = RESTART_ONLY.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k])).map(
+      (k) => `${k}: changes to this section need a restart; the running values stay`,
+    );
+    const nextPages = Object.keys(next.errorPages.pages).length > 0 ? await loadCustomPages(next.errorPages.pages) : undefined;
+    const old = [...pools.values()];
+    const nextPools = buildPools(next, loggers.events);
+    // The same Map object: observability and status keep reading the live pools.
+    pools.clear();
+    for (const [k, v] of nextPools) pools.set(k, v);
+    const previous = pipeline;
+    pipeline = new Pipeline({ config: next, router: new Router(next.routes), pools, accessLog: loggers.access, events: loggers.events, pages: nextPages });
+    current = next;
+    retired.add(previous);
+    void (async () => {
+      while (previous.inflight > 0) await new Promise((r) => setTimeout(r, 50));
+      retired.delete(previous);
+      await Promise.all(old.map((p) => p.close()));
+    })();
+    loggers.events.info({ routes: next.routes.length, upstreams: Object.keys(next.upstreams).length, warnings }, 'configuration reloaded');
+    return warnings;
+  };
+  return {
+    get config() {
+      return current;
+    },
+    addresses,
+    url,
+    pools,
+    loggers,
+    observe,
+    reload,
+    stop,
+  };
 }

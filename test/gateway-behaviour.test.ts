@@ -207,3 +207,50 @@ describe('npm start demo', () => {
     }
   });
 });
+
+describe('reload without a restart (SIGHUP)', () => {
+  test('maintenance mode switched on and off by editing the file: 503 with Retry-After, then back; a bad file changes nothing', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'gatewise-reload-'));
+    const file = join(dir, 'gatewise.yaml');
+    const write = (maintenance: boolean): void =>
+      writeFileSync(
+        file,
+        `listen: 127.0.0.1:0\nupstreams:\n  app: { endpoints: ["${healthy.url}"], maintenance: ${maintenance} }\nroutes:\n  - { path: /, upstream: app }\n`,
+      );
+    write(false);
+    const gw = await spawnGatewise(['serve', '--config', file]);
+    const reloaded = async (n: number): Promise<void> => {
+      gw.proc.kill('SIGHUP');
+      const deadline = Date.now() + 5000;
+      while ((gw.output().match(/configuration reloaded|reload refused/g) ?? []).length < n) {
+        assert.ok(Date.now() < deadline, `no reload logged:\n${gw.output()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      assert.equal((await send(`${gw.url}/`)).ok && (await send(`${gw.url}/`)).status, 200);
+      write(true);
+      await reloaded(1);
+      const r = await send(`${gw.url}/`);
+      assert.ok(r.ok);
+      assert.equal(r.status, 503);
+      assert.match(header(r, 'proxy-status'), /error=proxy_internal_response; details="maintenance"/);
+      assert.match(header(r, 'retry-after'), /^\d+$/);
+      writeFileSync(file, 'listen: [');
+      await reloaded(2);
+      assert.match(gw.output(), /reload refused/);
+      assert.equal((await send(`${gw.url}/`)).ok && (await send(`${gw.url}/`)).status, 503, 'a bad file changes nothing');
+      write(false);
+      await reloaded(3);
+      const back = await send(`${gw.url}/`);
+      assert.ok(back.ok);
+      assert.equal(back.status, 200);
+    } finally {
+      assert.equal(await gw.signal('SIGTERM'), 0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

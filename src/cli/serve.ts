@@ -43,6 +43,24 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const gw = await startGateway(config);
+  const file = values.config;
+  if (file) {
+    // SIGHUP re-reads the file, like nginx -s reload: a bad file changes nothing.
+    process.on('SIGHUP', () => {
+      try {
+        const loaded = loadConfig(file);
+        gw.reload(loaded.config).then(
+          (warnings) => {
+            for (const w of warnings) gw.loggers.events.warn(w);
+          },
+          (err: unknown) => gw.loggers.events.error({ err }, 'reload failed: the running configuration stays'),
+        );
+      } catch (err) {
+        const detail = err instanceof ConfigError ? formatConfigIssues(err.issues) : String(err);
+        gw.loggers.events.error(`reload refused, the running configuration stays:\n${detail}`);
+      }
+    });
+  }
   return runUntilSignal(gw);
 }
 

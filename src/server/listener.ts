@@ -8,6 +8,9 @@ import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { renderErrorPage } from '../errors/error-page.ts';
 import type { Pipeline } from '../proxy/pipeline.ts';
 
+/** What a listener hands requests to: the current pipeline (it changes on reload). */
+export type Handlers = Pick<Pipeline, 'handle' | 'handleUpgrade'>;
+
 const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
 /**
@@ -15,7 +18,7 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
  * handler runs; clientError turns that into a 4xx with a Proxy-Status and a log line,
  * and the request never reaches an origin.
  */
-export function createListener(config: Config, pipeline: Pipeline, accessLog: Logger): Server {
+export function createListener(config: Config, pipeline: Handlers, accessLog: Logger): Server {
   const server = createServer(
     {
       headersTimeout: config.client.headerTimeoutMs,
