@@ -191,10 +191,14 @@ describe('graceful stop', () => {
 
 describe('npm start demo', () => {
   test('prints the URLs; / works and /broken is an explained 502', async () => {
-    const demo = await spawnGatewise(['demo', '--listen', '127.0.0.1:0']);
+    const demo = await spawnGatewise(['demo', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
     try {
       await new Promise((r) => setTimeout(r, 100));
       assert.match(demo.output(), /\/broken\s+fails/);
+      const dashboard = /(http:\/\/127\.0\.0\.1:\d+)\/\s+the live dashboard/.exec(demo.output());
+      assert.ok(dashboard, demo.output());
+      const metrics = await send(`${dashboard[1]}/metrics`);
+      assert.ok(metrics.ok && metrics.status === 200);
       const ok = await send(`${demo.url}/`);
       assert.ok(ok.ok);
       assert.equal(ok.status, 200);
