@@ -30,7 +30,7 @@ export type RunningGateway = {
   stop(graceMs?: number): Promise<void>;
 };
 
-const RESTART_ONLY = ['listen', 'client', 'log', 'admin', 'shutdown'] as const;
+const RESTART_ONLY = ['listen', 'client', 'log', 'admin', 'shutdown', 'synthetic', 'alerts'] as const;
 
 export async function startGateway(config: Config, overrides: LoggerOverrides = {}): Promise<RunningGateway> {
   const loggers = createLoggers(config.log, overrides);

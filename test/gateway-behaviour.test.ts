@@ -258,3 +258,56 @@ describe('reload without a restart (SIGHUP)', () => {
     }
   });
 });
+
+describe('limits per try and per body', () => {
+  test('retry.per_try_timeout gives up on a slow endpoint and retries a GET on another', async () => {
+    const slow = await startOrigin({ fault: 'slow', delayMs: 3000 });
+    const gw = await startTestGateway(`
+upstreams:
+  app:
+    endpoints: ["${slow.url}", "${healthy.url}"]
+    retry: { per_try_timeout: 200ms }
+routes:
+  - { path: /, upstream: app }
+`);
+    try {
+      // Round robin starts with the slow one for one of two consecutive requests.
+      for (const id of ['pt-1', 'pt-2']) {
+        const r = await send(`${gw.url}/`, { headers: { 'x-request-id': id } });
+        assert.ok(r.ok);
+        assert.equal(r.status, 200);
+      }
+      const lines = await Promise.all(['pt-1', 'pt-2'].map((id) => gw.logFor(id)));
+      const retried = lines.find((l) => l.attempts === 2);
+      assert.ok(retried, JSON.stringify(lines));
+      const tries = retried.tries as { error: { detail: string } | null }[];
+      assert.equal(tries[0]!.error?.detail, 'per_try_timeout');
+      assert.equal(tries[1]!.error, null);
+    } finally {
+      await gw.stop(100);
+      await slow.close();
+    }
+  });
+
+  test('a body over limits.max_request_body_bytes gets 413 and never reaches the origin', async () => {
+    const gw = await startTestGateway(`
+limits: { max_request_body_bytes: 1kb }
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /, upstream: app }
+`);
+    try {
+      const before = healthy.stats.requests;
+      const r = await send(`${gw.url}/echo`, { method: 'POST', body: Buffer.alloc(4096, 1) });
+      assert.ok(r.ok);
+      assert.equal(r.status, 413);
+      assert.match(header(r, 'proxy-status'), /error=http_request_error; details="request_body_too_large"/);
+      assert.equal(healthy.stats.requests, before);
+      const small = await send(`${gw.url}/echo`, { method: 'POST', body: Buffer.alloc(512, 1) });
+      assert.ok(small.ok && small.status === 200);
+    } finally {
+      await gw.stop(100);
+    }
+  });
+});

@@ -113,6 +113,7 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
       timeouts: route.timeouts,
       name: input.name,
       proxyStatusMember: input.proxyStatusMember,
+      perTryTimeoutMs: pool.config.retry.perTryTimeoutMs,
       onHeaders: (a) => {
         pool.reportResponse(endpoint, a.status!, a.ttfbMs!, performance.now());
         onHeaders(a.ttfbMs!);

@@ -26,6 +26,8 @@ export type AttemptInput = {
   readonly proxyStatusMember: string;
   /** Response headers went to the client: the endpoint answered. */
   readonly onHeaders?: (a: Attempt) => void;
+  /** Limit of this try until response headers (retry.per_try_timeout); null: none. */
+  readonly perTryTimeoutMs?: number | null;
 };
 
 /**
@@ -43,6 +45,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private abandoned: ProxyError | null = null;
   private settled = false;
+  private perTry: NodeJS.Timeout | null = null;
   private resolve!: () => void;
   private reject!: (e: ProxyError) => void;
   readonly done: Promise<void>;
@@ -57,8 +60,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   start(): Promise<void> {
-    const { endpoint, method, path, headers, body, timeouts } = this.input;
+    const { endpoint, method, path, headers, body, timeouts, perTryTimeoutMs } = this.input;
     endpoint.inflight++;
+    if (perTryTimeoutMs) {
+      this.perTry = setTimeout(() => this.abort(perTryTimeout(endpoint.address, perTryTimeoutMs)), perTryTimeoutMs);
+    }
     try {
       endpoint.dispatcher.dispatch(
         {
@@ -110,6 +116,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     if (this.settled) return;
+    this.clearPerTry();
     const { ctx, name, proxyStatusMember } = this.input;
     this.ttfbMs = this.durationMs();
     this.status = statusCode;
@@ -151,9 +158,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.controller?.resume();
   }
 
+  private clearPerTry(): void {
+    if (this.perTry) clearTimeout(this.perTry);
+    this.perTry = null;
+  }
+
   onResponseEnd(): void {
     if (this.settled) return;
     this.settled = true;
+    this.clearPerTry();
     if (this.facts.socket) markSocketIdle(this.facts.socket);
     this.input.endpoint.inflight--;
     this.input.ctx.res.end();
@@ -167,6 +180,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private fail(err: unknown): void {
     if (this.settled) return;
     this.settled = true;
+    this.clearPerTry();
     this.input.endpoint.inflight--;
     const { endpoint, attempt, timeouts } = this.input;
     this.reject(
@@ -177,4 +191,16 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }),
     );
   }
+}
+
+function perTryTimeout(address: string, ms: number): ProxyError {
+  return new ProxyError({
+    type: 'http_response_timeout',
+    detail: 'per_try_timeout',
+    message: `${address} sent no response headers within the per-try timeout of ${ms} ms`,
+    source: 'upstream',
+    origin: 'local',
+    stage: 'headers',
+    retry: 'idempotent',
+  });
 }

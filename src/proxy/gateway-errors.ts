@@ -85,3 +85,16 @@ export function totalTimeout(route: Route): ProxyError {
     retry: 'no',
   });
 }
+
+export function bodyTooLarge(length: number, limit: number): ProxyError {
+  return new ProxyError({
+    type: 'http_request_error',
+    detail: 'request_body_too_large',
+    message: `the request body of ${length} bytes is over limits.max_request_body_bytes (${limit})`,
+    source: 'downstream',
+    origin: 'remote',
+    stage: 'request',
+    retry: 'no',
+    status: 413,
+  });
+}

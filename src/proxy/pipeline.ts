@@ -15,7 +15,7 @@ import type { Attempt } from './attempt.ts';
 import { type FailOptions, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
 import { attemptLoop } from './attempt-loop.ts';
-import { clientGone, maintenance, noEndpoint, noRoute, totalTimeout } from './gateway-errors.ts';
+import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, totalTimeout } from './gateway-errors.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
 
 export type PipelineDeps = {
@@ -101,7 +101,7 @@ export class Pipeline {
     ctx.clientIp = head.clientIp;
     ctx.host = head.host;
 
-    const early = this.requestFilter(head);
+    const early = this.requestFilter(head, req);
     if (early) return failToProxy(ctx, early, this.fail);
 
     const route = this.deps.router.match(head.host, req.url ?? '/');
@@ -197,7 +197,10 @@ export class Pipeline {
   }
 
   /** Answers directly, before routing, the requests that must never reach an origin. */
-  private requestFilter(head: UpstreamRequestHead): ProxyError | null {
+  private requestFilter(head: UpstreamRequestHead, req?: IncomingMessage): ProxyError | null {
+    const limit = this.deps.config.limits.maxRequestBodyBytes;
+    const length = Number(req?.headers['content-length'] ?? 0);
+    if (limit !== null && length > limit) return bodyTooLarge(length, limit);
     if (head.loop) {
       return new ProxyError({
         type: 'proxy_loop_detected',

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import type { LookupFunction } from './dns.ts';
 
@@ -21,6 +22,8 @@ export type ConnectorOptions = {
    * origin's keep-alive timeout when it does not announce one.
    */
   readonly onIdleClose?: (idleMs: number) => void;
+  /** A TLS handshake completed: the origin's certificate, for the expiry alerts. */
+  readonly onCertificate?: (socket: TLSSocket) => void;
 };
 
 /**
@@ -51,6 +54,7 @@ export function timedConnector(opts: ConnectorOptions): buildConnector.connector
           tlsMs: options.protocol === 'https:' ? now - connectAt : null,
         };
         (s as TaggedSocket)[kRequests] = 0;
+        if (options.protocol === 'https:') opts.onCertificate?.(s as TLSSocket);
         const onIdleClose = opts.onIdleClose;
         if (onIdleClose) {
           // undici stops reading an idle socket, so the origin's FIN shows up as the socket

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Config, Upstream } from '../config/schema.ts';
 import type { ProxyError } from '../errors/proxy-error.ts';
+import { publishPeerCertificate } from '../observe/cert-events.ts';
 import { publishEndpointHealth, publishMasked, publishShed } from '../observe/events.ts';
 import { RetryBudget } from '../proxy/retry-budget.ts';
 import { type Balancer, createBalancer, recordLatency } from './balance/index.ts';
@@ -163,6 +164,7 @@ export class UpstreamPool {
         timeoutMs: config.timeouts.connectMs,
         lookup: this.dns?.lookup ?? null,
         tls: config.tls,
+        onCertificate: (socket) => publishPeerCertificate(this.name, ep.address, socket.getPeerCertificate()),
         onIdleClose: (idleMs) => {
           // Closed well before our own keep-alive limit, by a pool still in use (a replaced
           // or stopping one closes its idle sockets itself): the origin did it.
@@ -272,8 +274,10 @@ export class UpstreamPool {
     const max = err.type === 'connection_timeout' ? HOLD_MAX_TIMEOUT_MS : HOLD_MAX_REFUSED_MS;
     const ms = prev ? Math.min(prev.ms * 2, max) : HOLD_BASE_MS;
     this.holds.set(ep, { ms, probing: false });
-    // With active checks, the checker decides when it is back: no request is sent to probe it.
-    const until = this.active ? Number.POSITIVE_INFINITY : now + ms;
+    // With active checks, give them a whole interval to declare it down (then they alone bring
+    // it back); if they keep passing, a single request probes it after that.
+    const checkMs = this.config.health.active?.intervalMs ?? 0;
+    const until = now + Math.max(ms, checkMs);
     ep.down = { by: 'passive', detail: `connect failed: ${err.type}`, since: prev ? (ep.down?.since ?? now) : now, until };
     if (!prev) {
       this.log('warn', ep, `endpoint held: ${err.explain()}`);
