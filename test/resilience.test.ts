@@ -5,13 +5,25 @@ import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
 import type { Report, RequestRecord } from '../src/lab/scenario/runner.ts';
-import { runScenarioFile } from '../src/lab/scenario/runner.ts';
+import { formatReport, runScenarioFile } from '../src/lab/scenario/runner.ts';
 import { startOrigin } from '../src/lab/origin.ts';
 import type { AttemptEndEvent } from '../src/observe/events.ts';
 import { send } from './helpers/client.ts';
 import { startTestGateway } from './helpers/start-gateway.ts';
 
-const run = (name: string): Promise<Report> => runScenarioFile(`lab/scenarios/protected/${name}.yaml`, { log: () => {} });
+/** Runs a protected scenario, and checks that its printed table says what its report says. */
+async function run(name: string): Promise<Report> {
+  const r = await runScenarioFile(`lab/scenarios/protected/${name}.yaml`, { log: () => {} });
+  const text = formatReport(r);
+  const total = /^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(text);
+  assert.ok(total, text);
+  const t = r.total;
+  assert.deepEqual(total.slice(1).map(Number), [t.sent, t['2xx'], t['502'], t['503'], t['504'], t.other, t.connErr], text);
+  assert.equal(t.sent, t['2xx'] + t['502'] + t['503'] + t['504'] + t.other + t.connErr, text);
+  for (const row of r.rows) assert.match(text, new RegExp(`^\\s+${row.t}s\\s+${row.sent}\\s+${row['2xx']}\\s`, 'm'), text);
+  if (r.expectations) assert.deepEqual(r.expectations.filter((e) => !e.ok), [], text);
+  return r;
+}
 
 const failed = (r: Report): RequestRecord[] => r.requests.filter((q) => q.code !== null || q.status! < 200 || q.status! >= 300);
 const table = (r: Report): string => JSON.stringify(r.rows.map((row) => [row.t, row.sent, row['2xx']]));
