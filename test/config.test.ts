@@ -65,6 +65,7 @@ describe('loading a valid configuration', () => {
           retry: { tries: 3, perTryTimeoutMs: null, backoff: { baseMs: 25, maxMs: 250 }, budget: { ratio: 0.2, minPerSecond: 5 }, bufferBodyBytes: 65_536 },
           health: { active: null, passive: { consecutiveFailures: 5, baseEjectionMs: 10_000, maxEjectionMs: 300_000, maxEjectedPercent: 50 } },
           limits: { maxConcurrent: null, queue: 0, queueTimeoutMs: 1_000, adaptive: false },
+          breaker: null,
           waitForEndpointMs: 0,
           maintenance: false,
           dns: { minTtlMs: 1_000, maxTtlMs: 300_000, staleMs: 300_000 },

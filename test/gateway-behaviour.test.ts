@@ -311,3 +311,37 @@ routes:
     }
   });
 });
+
+describe('circuit breaker', () => {
+  test('opens after consecutive failures, fails fast while open, lets one probe through when half-open', async () => {
+    const gw = await startTestGateway(`
+upstreams:
+  app:
+    endpoints: ["${healthy.url}"]
+    breaker: { consecutive_failures: 3, failure_ratio: 0, open: 300ms }
+routes:
+  - { path: /, upstream: app }
+`);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await send(`${gw.url}/status/500`);
+        assert.ok(r.ok);
+        assert.equal(r.status, 500, 'the origin’s own 500s pass through while the circuit is closed');
+      }
+      const seen = healthy.stats.requests;
+      const fast = await send(`${gw.url}/status/500`);
+      assert.ok(fast.ok);
+      assert.equal(fast.status, 503);
+      assert.match(header(fast, 'proxy-status'), /error=destination_unavailable; details="circuit_open"/);
+      assert.equal(healthy.stats.requests, seen, 'an open circuit sends nothing to the origin');
+      await new Promise((r) => setTimeout(r, 350));
+      const probe = await send(`${gw.url}/status/200`);
+      assert.ok(probe.ok);
+      assert.equal(probe.status, 200, 'half-open: one probe goes through, and its success closes the circuit');
+      const after = await send(`${gw.url}/status/200`);
+      assert.equal(after.ok && after.status, 200);
+    } finally {
+      await gw.stop(100);
+    }
+  });
+});

@@ -36,6 +36,8 @@ export type Upstream = {
   retry: RetryPolicy;
   health: { active: ActiveHealth | null; passive: PassiveHealth | null };
   limits: { maxConcurrent: number | null; queue: number; queueTimeoutMs: number; adaptive: boolean };
+  /** Per-endpoint circuit breaker; null = none. */
+  breaker: BreakerPolicy | null;
   /** How long a request waits for an endpoint to become available (an origin restarting) before a 503. */
   waitForEndpointMs: number;
   /** Answer 503 with Retry-After instead of proxying, without a restart (reload). */
@@ -53,6 +55,16 @@ export type RetryPolicy = {
   budget: { ratio: number; minPerSecond: number };
   /** Request bodies up to this size are buffered so a retry can replay them. */
   bufferBodyBytes: number;
+};
+
+export type BreakerPolicy = {
+  consecutiveFailures: number;
+  /** Share of failures over the window that opens it; 0 = off. */
+  failureRatio: number;
+  minRequests: number;
+  windowMs: number;
+  openMs: number;
+  halfOpenProbes: number;
 };
 
 export type ActiveHealth = {
@@ -443,6 +455,17 @@ const upstreamSchema = z
         adaptive: z.boolean().default(false),
       })
       .prefault({}),
+    breaker: z
+      .strictObject({
+        consecutive_failures: z.int().min(1).default(5),
+        failure_ratio: z.number().min(0).max(1).default(0.5),
+        min_requests: z.int().min(1).default(20),
+        window: duration().prefault('10s'),
+        open: duration().prefault('5s'),
+        half_open_probes: z.int().min(1).default(1),
+      })
+      .nullable()
+      .default(null),
     wait_for_endpoint: duration({ zeroMeansOff: true }).prefault('0s'),
     maintenance: z.boolean().default(false),
     dns: z
@@ -737,6 +760,14 @@ function resolve(raw: Raw, ctx: Ctx): Config {
         queue: u.limits.queue,
         queueTimeoutMs: u.limits.queue_timeout,
         adaptive: u.limits.adaptive,
+      },
+      breaker: u.breaker && {
+        consecutiveFailures: u.breaker.consecutive_failures,
+        failureRatio: u.breaker.failure_ratio,
+        minRequests: u.breaker.min_requests,
+        windowMs: u.breaker.window,
+        openMs: u.breaker.open,
+        halfOpenProbes: u.breaker.half_open_probes,
       },
       waitForEndpointMs: u.wait_for_endpoint,
       maintenance: u.maintenance,

@@ -22,7 +22,7 @@ export function noRoute(host: string, url: string): ProxyError {
 export function noEndpoint(pool: UpstreamPool, waitedMs: number): ProxyError {
   return new ProxyError({
     type: 'destination_unavailable',
-    detail: 'all_endpoints_down',
+    detail: pool.allCircuitsOpen() ? 'circuit_open' : 'all_endpoints_down',
     message: `no endpoint of upstream "${pool.name}" is available${waitedMs > 0 ? ` (waited ${Math.round(waitedMs)} ms for one)` : ''}: ${pool.downReasons()}`,
     source: 'upstream',
     origin: 'local',

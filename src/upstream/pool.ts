@@ -13,6 +13,7 @@ import { type EndpointState, isAvailable } from './endpoint.ts';
 import { ActiveHealthChecker } from './health/active.ts';
 import { type FailureKind, OutlierDetector } from './health/outlier.ts';
 import { AimdLimit } from './limit/adaptive.ts';
+import { CircuitBreaker } from './limit/breaker.ts';
 import { ConcurrencyLimiter } from './limit/concurrency.ts';
 
 export type { EndpointState } from './endpoint.ts';
@@ -42,6 +43,9 @@ export class UpstreamPool {
   readonly outlier: OutlierDetector | null;
   readonly active: ActiveHealthChecker | null;
   private readonly holds = new Map<EndpointState, Hold>();
+  private readonly breakers = new Map<EndpointState, CircuitBreaker>();
+  /** Reused by pick() to skip endpoints whose breaker refuses, without allocating per request. */
+  private readonly refused = new Set<EndpointState>();
   private readonly waiters = new Set<() => void>();
   private wakeTimer: NodeJS.Timeout | null = null;
   private readonly events: Logger | null;
@@ -111,6 +115,26 @@ export class UpstreamPool {
       publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'up', by: 'passive', reason: 'ejection ended' });
       this.wake();
     });
+
+    const breaker = config.breaker;
+    if (breaker) {
+      for (const ep of this.endpoints) {
+        const b = new CircuitBreaker(breaker);
+        b.onOpen((reason, untilMs) => {
+          if (ep.down === null || ep.down.by === 'breaker') ep.down = { by: 'breaker', detail: `circuit open: ${reason}`, since: performance.now(), until: untilMs };
+          this.log('warn', ep, `circuit open: ${reason}`);
+          publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'down', by: 'breaker', reason });
+          this.scheduleWake();
+        });
+        b.onClose(() => {
+          if (ep.down?.by === 'breaker') ep.down = null;
+          this.log('info', ep, 'circuit closed');
+          publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'up', by: 'breaker', reason: 'probes succeeded' });
+          this.wake();
+        });
+        this.breakers.set(ep, b);
+      }
+    }
 
     const active = config.health.active;
     this.active = active ? new ActiveHealthChecker(this.endpoints, active) : null;
@@ -202,7 +226,18 @@ export class UpstreamPool {
    * whose connect hold just ended is handed out as a probe, to one request only.
    */
   pick(tried: ReadonlySet<EndpointState> | null, now: number): EndpointState | null {
-    const ep = this.balancer.pick(this.endpoints, tried, now);
+    let ep = this.balancer.pick(this.endpoints, tried, now);
+    if (ep !== null && this.breakers.size > 0) {
+      // A breaker that refuses (open, or half-open with its probes out) takes its endpoint out of this pick.
+      const refused = this.refused;
+      refused.clear();
+      if (tried) for (const t of tried) refused.add(t);
+      while (ep !== null && !this.breakers.get(ep)!.allow(now)) {
+        refused.add(ep);
+        ep = this.balancer.pick(this.endpoints, refused, now);
+      }
+      refused.clear();
+    }
     if (ep === null) return null;
     const hold = this.holds.get(ep);
     if (hold && ep.down !== null && ep.down.by === 'passive') {
@@ -217,13 +252,14 @@ export class UpstreamPool {
    * Panic mode (Envoy's panic threshold): when no endpoint is available and the request
    * may not wait, it goes to one that is held or ejected anyway, preferring one it has not
    * tried and the one closest to coming back. Its failure then reaches the client as what
-   * it is (connection_refused, connection_timeout), not as a vaguer "no endpoint". Only an
-   * endpoint that active health checks declare down is never used.
+   * it is (connection_refused, connection_timeout), not as a vaguer "no endpoint". An
+   * endpoint that active health checks declare down, or whose circuit is open, is never used.
    */
   pickPanic(tried: ReadonlySet<EndpointState>): EndpointState | null {
     let best: EndpointState | null = null;
     for (const ep of this.endpoints) {
-      if (ep.active === 'down') continue;
+      // Failing checks and open circuits are explicit: fail fast rather than send anyway.
+      if (ep.active === 'down' || ep.down?.by === 'breaker') continue;
       if (best === null) best = ep;
       else {
         const fresh = !tried.has(ep);
@@ -244,8 +280,13 @@ export class UpstreamPool {
       publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'up', by: 'passive', reason: 'a request got through' });
       this.wake();
     }
-    if (status >= 500) this.outlier?.failure(ep, '5xx', now, `HTTP ${status}`);
-    else this.outlier?.success(ep, now);
+    if (status >= 500) {
+      this.outlier?.failure(ep, '5xx', now, `HTTP ${status}`);
+      this.breakers.get(ep)?.failure(now);
+    } else {
+      this.outlier?.success(ep, now);
+      this.breakers.get(ep)?.success(now);
+    }
   }
 
   /**
@@ -254,6 +295,7 @@ export class UpstreamPool {
    */
   reportFailure(ep: EndpointState, err: ProxyError, now: number, idleMs: number | null = null): void {
     if (err.source !== 'upstream' || err.detail === 'total_timeout') return;
+    this.breakers.get(ep)?.failure(now);
     // The keep-alive race itself: the origin had closed the connection we wrote on.
     if (err.retry === 'if-reused' && idleMs !== null) this.learnIdle(ep, idleMs);
     if (err.stage === 'connect' || err.stage === 'dns') {
@@ -340,6 +382,11 @@ export class UpstreamPool {
   /** Requests waited for an endpoint and got one: a failure the gateway absorbed. */
   noteWaited(ms: number): void {
     publishMasked({ pool: this.name, kind: 'waited', detail: `waited ${Math.round(ms)} ms for an endpoint` });
+  }
+
+  /** Every endpoint is out because its circuit is open. */
+  allCircuitsOpen(): boolean {
+    return this.breakers.size > 0 && this.endpoints.every((ep) => ep.down?.by === 'breaker');
   }
 
   /** Why no endpoint is available, for the error message. */
