@@ -1,0 +1,164 @@
+// Throughput, latency and memory: every configuration started fresh in each round, the
+// rounds interleaved (round r starts with a different configuration), so that a noisy
+// minute on a shared machine falls on every configuration rather than on one.
+//
+// One round of one configuration, on the same fresh process:
+//   1. memory: 1,000 keep-alive connections, each 1 GET/s for `idleSeconds` (proxies only;
+//      VmRSS of the proxy and its children sampled every 200 ms);
+//   2. closed loop: wrk -t1 -c64 for `seconds` after 2 s of warm-up (V8 needs a few thousand
+//      requests to optimize the Node proxies: their first seconds run at half speed);
+//   3. open loop: 5,000 GET/s over 50 connections for `seconds` (after 1 s at that rate);
+//   4. 1 MiB responses: wrk -t1 -c16 GET /1m for `bigSeconds`;
+//   5. 1 MiB uploads: wrk -t1 -c16 POST /upload for `bigSeconds`.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Tools } from './env.ts';
+import { MIB } from './origin.ts';
+import { cpuSecondsTree, rssTree, runToEnd } from './proc.ts';
+import { rotate } from './resilience.ts';
+import { LABEL, startTarget, TARGETS, type TargetName } from './targets.ts';
+import { runWrk } from './wrk.ts';
+
+export const PROXY_CORE = 0;
+export const LOAD_CORE = 1;
+
+export type PerfSettings = {
+  runs: number;
+  seconds: number;
+  bigSeconds: number;
+  idleSeconds: number;
+  rate: number;
+  rateConnections: number;
+  idleConnections: number;
+  targets: readonly TargetName[];
+};
+
+export type OpenLoopResult = {
+  sent: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  achievedRate: number;
+  maxLagMs: number;
+  fromDispatchMs: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null; mean: number | null };
+  fromScheduleMs: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null; mean: number | null };
+};
+
+export type IdleResult = { connected: number; sent: number; ok: number; non2xx: number; errors: number; closed: number; p50Ms: number | null; p99Ms: number | null };
+
+export type RunResult = {
+  round: number;
+  target: TargetName;
+  closed: { rps: number; errors: number; p50Ms: number | null; p99Ms: number | null; cpuUsPerRequest: number | null; cpuShare: number | null };
+  latency: OpenLoopResult;
+  /** 1 MiB a request, so requests/s are also MiB/s. */
+  down: { rps: number; errors: number };
+  up: { rps: number; errors: number };
+  memory: { startBytes: number; peakBytes: number; endBytes: number; load: IdleResult } | null;
+};
+
+const OPEN_LOOP = fileURLToPath(new URL('../open-loop.ts', import.meta.url));
+const IDLE = fileURLToPath(new URL('../idle-conns.ts', import.meta.url));
+
+/** The exact commands, for the report (PORT and ORIGIN stand for what the run picked). */
+export function commands(s: PerfSettings): Record<string, string> {
+  return {
+    closed: `taskset -c ${LOAD_CORE} wrk -t1 -c64 -d${s.seconds}s --latency --timeout 5s http://127.0.0.1:PORT/`,
+    openLoop: `taskset -c ${LOAD_CORE} node bench/open-loop.ts --url http://127.0.0.1:PORT/ --rate ${s.rate} --connections ${s.rateConnections} --duration ${s.seconds} --warmup 1`,
+    down: `taskset -c ${LOAD_CORE} wrk -t1 -c16 -d${s.bigSeconds}s --latency --timeout 5s http://127.0.0.1:PORT/1m`,
+    up: `taskset -c ${LOAD_CORE} wrk -t1 -c16 -d${s.bigSeconds}s --latency --timeout 5s -s upload.lua http://127.0.0.1:PORT/upload   (upload.lua: POST, 1 MiB body)`,
+    idle: `taskset -c ${LOAD_CORE} node bench/idle-conns.ts --url http://127.0.0.1:PORT/ --connections ${s.idleConnections} --duration ${s.idleSeconds}`,
+    gatewise: `taskset -c ${PROXY_CORE} node src/main.ts serve --listen 127.0.0.1:PORT --upstream ORIGIN > DIR/access.log 2> DIR/stderr.log`,
+    nginx: `taskset -c ${PROXY_CORE} nginx -p DIR -e DIR/error.log -c DIR/nginx.conf -g "daemon off; pid DIR/nginx.pid;"`,
+    haproxy: `taskset -c ${PROXY_CORE} haproxy -db -f DIR/haproxy.cfg`,
+    fastify: `taskset -c ${PROXY_CORE} node bench/proxies/fastify-proxy.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
+    'http-proxy': `taskset -c ${PROXY_CORE} node bench/proxies/http-proxy.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
+    origin: `taskset -c ${LOAD_CORE} nginx -p DIR … (1 worker; GET / 150 B, GET /1m 1 MiB, POST /upload)`,
+  };
+}
+
+async function memoryTest(pid: number, url: string, s: PerfSettings) {
+  const startBytes = rssTree(pid) ?? 0;
+  let peakBytes = startBytes;
+  const sampler = setInterval(() => {
+    peakBytes = Math.max(peakBytes, rssTree(pid) ?? 0);
+  }, 200);
+  try {
+    const r = await runToEnd([process.execPath, IDLE, '--url', `${url}/`, '--connections', String(s.idleConnections), '--duration', String(s.idleSeconds)], {
+      core: LOAD_CORE,
+      timeoutMs: (s.idleSeconds + 30) * 1000,
+    });
+    if (r.code !== 0) throw new Error(`idle-conns failed: ${r.stderr}`);
+    peakBytes = Math.max(peakBytes, rssTree(pid) ?? 0);
+    return { startBytes, peakBytes, endBytes: rssTree(pid) ?? 0, load: JSON.parse(r.stdout) as IdleResult };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function openLoop(url: string, s: PerfSettings): Promise<OpenLoopResult> {
+  const r = await runToEnd(
+    [process.execPath, OPEN_LOOP, '--url', `${url}/`, '--rate', String(s.rate), '--connections', String(s.rateConnections), '--duration', String(s.seconds), '--warmup', '1'],
+    { core: LOAD_CORE, timeoutMs: (s.seconds + 40) * 1000 },
+  );
+  if (r.code !== 0) throw new Error(`open-loop failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as OpenLoopResult;
+}
+
+export async function runOnce(target: TargetName, round: number, o: { tools: Tools; originUrl: string; dir: string; s: PerfSettings }): Promise<RunResult> {
+  const { tools, s } = o;
+  const t = await startTarget(target, { tools, originUrl: o.originUrl, dir: o.dir, core: PROXY_CORE });
+  try {
+    const memory = t.pid !== null && s.idleSeconds > 0 ? await memoryTest(t.pid, t.url, s) : null;
+    await runWrk({ wrk: tools.wrk, url: `${t.url}/`, connections: 64, seconds: 2, core: LOAD_CORE });
+    const cpu0 = t.pid !== null ? cpuSecondsTree(t.pid) : 0;
+    const w0 = performance.now();
+    const closed = await runWrk({ wrk: tools.wrk, url: `${t.url}/`, connections: 64, seconds: s.seconds, core: LOAD_CORE });
+    const wallS = (performance.now() - w0) / 1000;
+    const cpu = t.pid !== null ? cpuSecondsTree(t.pid) - cpu0 : null;
+    const latency = await openLoop(t.url, s);
+    const down = await runWrk({ wrk: tools.wrk, url: `${t.url}/1m`, connections: 16, seconds: s.bigSeconds, core: LOAD_CORE });
+    const up = await runWrk({ wrk: tools.wrk, url: `${t.url}/upload`, connections: 16, seconds: s.bigSeconds, core: LOAD_CORE, uploadBytes: MIB, dir: o.dir });
+    return {
+      round,
+      target,
+      closed: {
+        rps: closed.requestsPerSec,
+        errors: closed.errors,
+        p50Ms: closed.latencyMs.p50,
+        p99Ms: closed.latencyMs.p99,
+        cpuUsPerRequest: cpu !== null && closed.requests > 0 ? (cpu * 1e6) / closed.requests : null,
+        cpuShare: cpu !== null ? cpu / wallS : null,
+      },
+      latency,
+      down: { rps: down.requestsPerSec, errors: down.errors },
+      up: { rps: up.requestsPerSec, errors: up.errors },
+      memory,
+    };
+  } finally {
+    await t.stop();
+  }
+}
+
+export async function runPerf(o: { tools: Tools; originUrl: string; base: string; s: PerfSettings; log: (l: string) => void }): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  const targets = TARGETS.filter((t) => o.s.targets.includes(t));
+  for (let round = 1; round <= o.s.runs; round++) {
+    for (const target of rotate(targets, round - 1)) {
+      const t0 = performance.now();
+      const r = await runOnce(target, round, { tools: o.tools, originUrl: o.originUrl, dir: join(o.base, `${target}-${round}`), s: o.s });
+      results.push(r);
+      const mem = r.memory ? `, ${(r.memory.peakBytes / MIB).toFixed(0)} MiB at ${o.s.idleConnections} conns` : '';
+      o.log(
+        `  round ${round} ${LABEL[target].padEnd(20)} ${r.closed.rps.toFixed(0).padStart(6)} req/s closed, ` +
+          `p99 ${fmt(r.latency.fromDispatchMs.p99)} / p99.9 ${fmt(r.latency.fromDispatchMs.p999)} ms at ${o.s.rate}/s, ` +
+          `1 MiB ${r.down.rps.toFixed(0)}↓ ${r.up.rps.toFixed(0)}↑ req/s${mem} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+    }
+  }
+  return results;
+}
+
+function fmt(n: number | null): string {
+  return n === null ? '–' : n.toFixed(2);
+}
