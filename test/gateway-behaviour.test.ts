@@ -345,3 +345,37 @@ routes:
     }
   });
 });
+
+describe('an origin that answers before reading the upload', () => {
+  test('the rest of the body is dropped and the client’s keep-alive connection carries the next request', async () => {
+    const { createServer, request: httpRequest, Agent } = await import('node:http');
+    const early = createServer((_req, res) => {
+      res.writeHead(201, { 'content-length': '2' });
+      res.end('ok');
+    });
+    await new Promise<void>((r) => early.listen(0, '127.0.0.1', r));
+    const port = (early.address() as { port: number }).port;
+    const gw = await startTestGateway(`upstreams:\n  app: { endpoints: ["http://127.0.0.1:${port}"] }\nroutes:\n  - { path: /, upstream: app }\n`);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const sockets = new Set<unknown>();
+      for (let i = 0; i < 3; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = httpRequest(`${gw.url}/upload`, { method: 'POST', agent, headers: { 'content-length': String(1 << 20) } }, (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          });
+          req.on('error', reject);
+          req.end(Buffer.alloc(1 << 20));
+        });
+        assert.equal(status, 201);
+      }
+      assert.equal(sockets.size, 1, 'the three uploads went over one kept-alive connection');
+    } finally {
+      agent.destroy();
+      await gw.stop(100);
+      early.close();
+    }
+  });
+});

@@ -1,11 +1,11 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Timeouts } from '../config/schema.ts';
 import { type AttemptProgress, classifyUpstreamError } from '../errors/classify.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 import type { EndpointState } from '../upstream/pool.ts';
-import { markSocketIdle } from '../upstream/connector.ts';
+import { markSocketClosing, markSocketIdle } from '../upstream/connector.ts';
 import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
 import { clientResponseHeaders } from './headers.ts';
 
@@ -18,6 +18,7 @@ export type AttemptInput = {
   readonly method: string;
   readonly path: string;
   readonly headers: string[];
+  /** A buffered body any try can resend, or the client's upload stream. */
   readonly body: Readable | Buffer | null;
   readonly timeouts: Timeouts;
   /** The gateway's name, for Via. */
@@ -46,6 +47,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private abandoned: ProxyError | null = null;
   private settled = false;
   private perTry: NodeJS.Timeout | null = null;
+  /**
+   * What undici reads a streamed upload from. undici destroys its body stream when a try ends
+   * early; given the client's request itself, that would kill the client's connection. The
+   * upload is piped in only once the request is being written, so a try that fails to
+   * connect leaves it unread and replayable.
+   */
+  private pass: PassThrough | null = null;
   private resolve!: () => void;
   private reject!: (e: ProxyError) => void;
   readonly done: Promise<void>;
@@ -66,12 +74,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
       this.perTry = setTimeout(() => this.abort(perTryTimeout(endpoint.address, perTryTimeoutMs)), perTryTimeoutMs);
     }
     try {
+      if (body !== null && !Buffer.isBuffer(body)) this.pass = new PassThrough();
       endpoint.dispatcher.dispatch(
         {
           path,
           method: method as Dispatcher.HttpMethod,
           headers,
-          body,
+          body: this.pass ?? body,
           headersTimeout: timeouts.responseHeaderMs,
           bodyTimeout: timeouts.idleMs,
         },
@@ -107,6 +116,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.controller = controller;
     this.progress = 'sent';
     awaitSocketFacts(this.facts);
+    if (this.pass) (this.input.body as Readable).pipe(this.pass);
   }
 
   onResponseStart(
@@ -120,6 +130,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const { ctx, name, proxyStatusMember } = this.input;
     this.ttfbMs = this.durationMs();
     this.status = statusCode;
+    const conn = headers.connection;
+    if (this.facts.socket && typeof conn === 'string' && /\bclose\b/i.test(conn)) markSocketClosing(this.facts.socket);
     ctx.upstreamStatus = statusCode;
     const out = clientResponseHeaders(headers, name, `${proxyStatusMember}; received-status=${statusCode}`, ctx.requestId);
     try {
@@ -169,6 +181,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.clearPerTry();
     if (this.facts.socket) markSocketIdle(this.facts.socket);
     this.input.endpoint.inflight--;
+    const upload = this.detachUpload();
+    // The origin answered before reading the whole upload: the rest is read and dropped, so
+    // the client is not left blocked writing a body nobody reads (nginx does the same).
+    if (upload && !upload.readableEnded) upload.resume();
     this.input.ctx.res.end();
     this.resolve();
   }
@@ -177,10 +193,19 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.fail(err);
   }
 
+  private detachUpload(): Readable | null {
+    if (!this.pass) return null;
+    const upload = this.input.body as Readable;
+    upload.unpipe(this.pass);
+    this.pass = null;
+    return upload;
+  }
+
   private fail(err: unknown): void {
     if (this.settled) return;
     this.settled = true;
     this.clearPerTry();
+    this.detachUpload();
     this.input.endpoint.inflight--;
     const { endpoint, attempt, timeouts } = this.input;
     this.reject(
