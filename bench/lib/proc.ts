@@ -2,7 +2,7 @@
 // is the program's own), stopped by that PID only, and measured from /proc/PID/status.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
+import { waitForPort as waitForPortOpen } from '../../src/lab/port.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type Proc = {
@@ -139,28 +139,11 @@ export function cpuSecondsTree(pid: number): number {
 }
 
 export async function waitForPort(port: number, timeoutMs: number, exited?: Promise<string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let gone: string | null = null;
   void exited?.then((why) => {
     gone = why;
   });
-  while (Date.now() < deadline) {
-    if (gone !== null) throw new Error(`it ${gone} before listening on port ${port}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.setTimeout(500);
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-      s.once('timeout', () => {
-        s.destroy();
-        resolve(false);
-      });
-    });
-    if (ok) return;
-    await sleep(50);
-  }
+  if (await waitForPortOpen(port, timeoutMs, () => gone !== null)) return;
+  if (gone !== null) throw new Error(`it ${gone} before listening on port ${port}`);
   throw new Error(`port ${port} did not accept connections within ${timeoutMs} ms`);
 }
