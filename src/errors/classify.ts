@@ -5,7 +5,7 @@ import type { ProxyErrorType } from './types.ts';
 // Everything else in the gateway creates ProxyErrors directly or passes these along.
 
 /** How far the attempt had got when it failed: decides stage and retry safety. */
-export type AttemptProgress = 'connecting' | 'sent' | 'headers' | 'streaming';
+export type AttemptProgress = 'connecting' | 'sent' | 'streaming';
 
 export type ClassifyContext = {
   readonly progress: AttemptProgress;
@@ -89,16 +89,6 @@ function closedShape(ctx: ClassifyContext, how: string, code: string): Shape {
       message: `${at} ${how === 'reset' ? 'reset' : 'closed'} the connection in the middle of the response body (${code})`,
       stage: 'body',
       retry: 'no',
-      origin: 'local',
-    };
-  }
-  if (ctx.progress === 'headers') {
-    return {
-      type: 'http_response_incomplete',
-      detail: `upstream_${how}_in_headers`,
-      message: `${at} ${how === 'reset' ? 'reset' : 'closed'} the connection in the middle of the response headers (${code})`,
-      stage: 'headers',
-      retry: 'idempotent',
       origin: 'local',
     };
   }

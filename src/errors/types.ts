@@ -248,10 +248,6 @@ export const PROXY_ERROR_TYPES = {
 
 export type ProxyErrorType = keyof typeof PROXY_ERROR_TYPES;
 
-export function typeInfo(type: ProxyErrorType): TypeInfo {
-  return PROXY_ERROR_TYPES[type];
-}
-
 export function isProxyErrorType(s: string): s is ProxyErrorType {
   return Object.hasOwn(PROXY_ERROR_TYPES, s);
 }

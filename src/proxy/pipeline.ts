@@ -163,7 +163,7 @@ export class Pipeline {
     ctx.requestId = head.requestId;
     ctx.clientIp = head.clientIp;
     ctx.host = head.host;
-    const early = this.requestFilter(head);
+    const early = this.requestFilter(head, req);
     if (early) throw early;
     const route = this.deps.router.match(head.host, req.url ?? '/');
     if (!route) throw noRoute(head.host, req.url ?? '/');
@@ -197,9 +197,9 @@ export class Pipeline {
   }
 
   /** Answers directly, before routing, the requests that must never reach an origin. */
-  private requestFilter(head: UpstreamRequestHead, req?: IncomingMessage): ProxyError | null {
+  private requestFilter(head: UpstreamRequestHead, req: IncomingMessage): ProxyError | null {
     const limit = this.deps.config.limits.maxRequestBodyBytes;
-    const length = Number(req?.headers['content-length'] ?? 0);
+    const length = Number(req.headers['content-length'] ?? 0);
     if (limit !== null && length > limit) return bodyTooLarge(length, limit);
     if (head.loop) {
       return new ProxyError({

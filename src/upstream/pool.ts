@@ -9,7 +9,7 @@ import { type Balancer, createBalancer, recordLatency } from './balance/index.ts
 import { timedConnector } from './connector.ts';
 import { isIP } from 'node:net';
 import { CachingResolver } from './dns.ts';
-import { type EndpointState, isAvailable } from './endpoint.ts';
+import type { EndpointState } from './endpoint.ts';
 import { ActiveHealthChecker } from './health/active.ts';
 import { type FailureKind, OutlierDetector } from './health/outlier.ts';
 import { AimdLimit } from './limit/adaptive.ts';
@@ -30,8 +30,6 @@ const HOLD_BASE_MS = 100;
 const HOLD_MAX_REFUSED_MS = 1000;
 const HOLD_MAX_TIMEOUT_MS = 30_000;
 
-type Hold = { ms: number; probing: boolean };
-
 /** A named group of endpoints that serve the same content, with the policies that protect them. */
 export class UpstreamPool {
   readonly name: string;
@@ -42,7 +40,8 @@ export class UpstreamPool {
   readonly limiter: ConcurrencyLimiter | null;
   readonly outlier: OutlierDetector | null;
   readonly active: ActiveHealthChecker | null;
-  private readonly holds = new Map<EndpointState, Hold>();
+  /** Endpoints held out after a failed connect, with the length of their current hold (ms). */
+  private readonly holds = new Map<EndpointState, number>();
   private readonly breakers = new Map<EndpointState, CircuitBreaker>();
   /** Reused by pick() to skip endpoints whose breaker refuses, without allocating per request. */
   private readonly refused = new Set<EndpointState>();
@@ -239,9 +238,7 @@ export class UpstreamPool {
       refused.clear();
     }
     if (ep === null) return null;
-    const hold = this.holds.get(ep);
-    if (hold && ep.down !== null && ep.down.by === 'passive') {
-      hold.probing = true;
+    if (this.holds.has(ep) && ep.down !== null && ep.down.by === 'passive') {
       // Nobody else gets it until the probe has answered (or its connect timed out).
       ep.down = { ...ep.down, until: now + this.config.timeouts.connectMs + 1000 };
     }
@@ -314,23 +311,18 @@ export class UpstreamPool {
   private hold(ep: EndpointState, err: ProxyError, now: number): void {
     const prev = this.holds.get(ep);
     const max = err.type === 'connection_timeout' ? HOLD_MAX_TIMEOUT_MS : HOLD_MAX_REFUSED_MS;
-    const ms = prev ? Math.min(prev.ms * 2, max) : HOLD_BASE_MS;
-    this.holds.set(ep, { ms, probing: false });
+    const ms = prev !== undefined ? Math.min(prev * 2, max) : HOLD_BASE_MS;
+    this.holds.set(ep, ms);
     // With active checks, give them a whole interval to declare it down (then they alone bring
     // it back); if they keep passing, a single request probes it after that.
     const checkMs = this.config.health.active?.intervalMs ?? 0;
     const until = now + Math.max(ms, checkMs);
-    ep.down = { by: 'passive', detail: `connect failed: ${err.type}`, since: prev ? (ep.down?.since ?? now) : now, until };
-    if (!prev) {
+    ep.down = { by: 'passive', detail: `connect failed: ${err.type}`, since: prev !== undefined ? (ep.down?.since ?? now) : now, until };
+    if (prev === undefined) {
       this.log('warn', ep, `endpoint held: ${err.explain()}`);
       publishEndpointHealth({ pool: this.name, endpoint: ep.address, state: 'down', by: 'passive', reason: err.type });
     }
     this.scheduleWake();
-  }
-
-  /** Whether any endpoint could take a request now. */
-  hasAvailable(now: number): boolean {
-    return this.endpoints.some((ep) => isAvailable(ep, now));
   }
 
   /**
