@@ -44,7 +44,7 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     config,
     router: new Router(config.routes),
     pools,
-    accessLog: loggers.access,
+    accessLog: loggers.accessOutput,
     events: loggers.events,
     pages,
   });
@@ -59,7 +59,7 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
   const addresses: AddressInfo[] = [];
   try {
     for (const l of config.listen) {
-      const server = createListener(config, handlers, loggers.access);
+      const server = createListener(config, handlers, loggers.accessOutput);
       servers.push(server);
       addresses.push(await listen(server, l.host, l.port));
     }
@@ -112,7 +112,7 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     pools.clear();
     for (const [k, v] of nextPools) pools.set(k, v);
     const previous = pipeline;
-    pipeline = new Pipeline({ config: next, router: new Router(next.routes), pools, accessLog: loggers.access, events: loggers.events, pages: nextPages });
+    pipeline = new Pipeline({ config: next, router: new Router(next.routes), pools, accessLog: loggers.accessOutput, events: loggers.events, pages: nextPages });
     current = next;
     retired.add(previous);
     void (async () => {

@@ -80,7 +80,10 @@ test('request counters by status class and error type match what the clients saw
   assert.equal(total(m, 'gatewise_request_duration_seconds_count', { route: 'app' }), N);
 
   // Tries and retries agree with the access log, line by line.
-  const lines = gw.lines.filter((l) => l['route'] === 'app');
+  // Access lines leave in batches (at most 50 ms late): wait for the last ones.
+  const appLines = () => gw.lines.filter((l) => l['route'] === 'app');
+  for (let i = 0; i < 100 && appLines().length < N; i++) await new Promise((r) => setTimeout(r, 20));
+  const lines = appLines();
   assert.equal(lines.length, N);
   const tries = lines.reduce((a, l) => a + l.attempts, 0);
   const retries = lines.reduce((a, l) => a + Math.max(0, l.attempts - 1), 0);

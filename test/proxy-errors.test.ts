@@ -212,7 +212,10 @@ describe('requests that never reach an origin', () => {
     assert.match(raw, /^HTTP\/1\.1 400 /);
     assert.match(raw, /proxy-status: gw-test; error=http_request_error/);
     assert.equal(origins.healthy!.stats.requests, before);
-    const line = gw.lines.find((l) => l.status === 400 && l.error?.type === 'http_request_error');
+    // Access lines leave in batches, at most 50 ms after they were logged.
+    const find = () => gw.lines.find((l) => l.status === 400 && l.error?.type === 'http_request_error');
+    for (let i = 0; i < 50 && !find(); i++) await new Promise((r) => setTimeout(r, 20));
+    const line = find();
     assert.ok(line, 'the malformed request has its access-log line');
   });
 });

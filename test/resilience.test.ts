@@ -5,15 +5,21 @@ import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
 import type { Report, RequestRecord } from '../src/lab/scenario/runner.ts';
-import { formatReport, runScenarioFile } from '../src/lab/scenario/runner.ts';
+import { formatReport, loadScenarioFile, runScenario } from '../src/lab/scenario/runner.ts';
 import { startOrigin } from '../src/lab/origin.ts';
 import type { AttemptEndEvent } from '../src/observe/events.ts';
 import { send } from './helpers/client.ts';
 import { startTestGateway } from './helpers/start-gateway.ts';
 
-/** Runs a protected scenario, and checks that its printed table says what its report says. */
-async function run(name: string): Promise<Report> {
-  const r = await runScenarioFile(`lab/scenarios/protected/${name}.yaml`, { log: () => {} });
+/**
+ * Runs a protected scenario, and checks that its printed table says what its report says.
+ * `connections`: the lab client's, when the scenario's own would leave requests unsent
+ * (as the bench reruns it).
+ */
+async function run(name: string, connections?: number): Promise<Report> {
+  const file = `lab/scenarios/protected/${name}.yaml`;
+  const sc = loadScenarioFile(file);
+  const r = await runScenario(connections === undefined ? sc : { ...sc, load: { ...sc.load, connections } }, { log: () => {} });
   const text = formatReport(r);
   const total = /^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(text);
   assert.ok(total, text);
@@ -60,11 +66,10 @@ describe('absorbing upstream failures (lab/scenarios/protected)', { concurrency:
     assert.ok(r.requests.some((q) => q.latencyMs >= 500), 'the first requests to the blackhole did wait: the scenario is real');
   });
 
-  test('keepalive-race, origin not announcing its timeout → zero GET errors, at most one POST while the timeout is learned', { timeout: 30_000 }, async () => {
+  test('keepalive-race, origin not announcing its timeout → zero errors, GET or POST, without resending a POST', { timeout: 30_000 }, async () => {
     const r = await run('keepalive-race');
-    const f = failed(r);
-    assert.equal(f.filter((q) => q.method === 'GET').length, 0, JSON.stringify(f));
-    assert.ok(f.length <= 1, JSON.stringify(f));
+    assert.equal(failed(r).length, 0, JSON.stringify(failed(r)));
+    assert.ok(r.requests.filter((q) => q.method === 'POST').length >= 10);
   });
 
   test('keepalive-race, origin announcing Keep-Alive: timeout=1 → zero errors, GET or POST', { timeout: 30_000 }, async () => {
@@ -81,7 +86,9 @@ describe('absorbing upstream failures (lab/scenarios/protected)', { concurrency:
   });
 
   test('overload at 3× capacity: successes or fast 503s with a computed Retry-After; throughput ≥ 90% of capacity; origin queue bounded', { timeout: 30_000 }, async () => {
-    const r = await run('overload');
+    // The queue holds more than the scenario's 64 client connections: every request must be sent.
+    const r = await run('overload', 1000);
+    assert.equal(r.total.skipped, 0);
     const capacity = 80; // 4 workers × 50 ms
     const seconds = r.load.durationMs / 1000;
     assert.equal(r.total['502'] + r.total['504'] + r.total.connErr + r.total.other, 0, table(r));
@@ -97,6 +104,8 @@ describe('absorbing upstream failures (lab/scenarios/protected)', { concurrency:
     );
     assert.ok(p99 < 50, `p99 of the 503s is ${p99} ms`);
     assert.ok(r.total['2xx'] / seconds >= 0.9 * capacity, `throughput ${r.total['2xx'] / seconds}/s of ${capacity}/s`);
+    // When the burst ends, the queue (what the origin serves in about 2 s) is served, not refused.
+    assert.ok(r.total['2xx'] >= 0.9 * capacity * seconds + 100, `${r.total['2xx']} successes: the queue did not carry past the burst`);
     const origin = r.origins.app!;
     assert.equal(origin.rejected, 0, 'the origin never had to reset a request');
     assert.ok(origin.peakQueue <= 4, `origin queue peaked at ${origin.peakQueue}`);

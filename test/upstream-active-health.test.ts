@@ -9,6 +9,8 @@ import { Pool } from 'undici';
 import { type FaultOptions, type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
 import { type EndpointState, isAvailable } from '../src/upstream/endpoint.ts';
 import { ActiveHealthChecker, type ActiveHealthOptions } from '../src/upstream/health/active.ts';
+import { socketState } from '../src/upstream/connector.ts';
+import { ReuseGuard } from '../src/upstream/reuse-guard.ts';
 
 const toClose: { close(): Promise<unknown> }[] = [];
 after(async () => {
@@ -35,6 +37,7 @@ function endpointOf(o: RunningOrigin): EndpointState {
     down: null,
     upSince: 0,
     keepAliveMs: 4000,
+    reuse: new ReuseGuard(socketState),
   };
 }
 

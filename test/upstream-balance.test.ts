@@ -6,6 +6,8 @@ import { describe, test } from 'node:test';
 import type { Pool } from 'undici';
 import { type BalancerKind, createBalancer, effectiveWeight, recordLatency } from '../src/upstream/balance/index.ts';
 import type { EndpointState } from '../src/upstream/endpoint.ts';
+import { socketState } from '../src/upstream/connector.ts';
+import { ReuseGuard } from '../src/upstream/reuse-guard.ts';
 
 function endpoint(address: string, opts: { weight?: number; backup?: boolean } = {}): EndpointState {
   const [host, port] = address.split(':') as [string, string];
@@ -20,6 +22,7 @@ function endpoint(address: string, opts: { weight?: number; backup?: boolean } =
     down: null,
     upSince: 0,
     keepAliveMs: 4000,
+    reuse: new ReuseGuard(socketState),
   };
 }
 

@@ -99,6 +99,35 @@ describe('ConcurrencyLimiter', () => {
     assert.ok(l.tryAcquire(), 'the slot is free again');
   });
 
+  test('sheds at once a request that the queue ahead of it would keep waiting longer than queueTimeoutMs', async () => {
+    let now = 0;
+    const l = new ConcurrencyLimiter({ limit: 2, queue: 100, queueTimeoutMs: 1000, name: 'upstream "php"' }, { now: () => now });
+    // Slots are held 100 ms each: two slots drain the queue at one request per 50 ms.
+    for (let i = 0; i < 5; i++) {
+      const p = l.tryAcquire()!;
+      now += 100;
+      p.release();
+    }
+    const held = [l.tryAcquire()!, l.tryAcquire()!];
+    const queued: Promise<Permit>[] = [];
+    for (let i = 0; i < 21; i++) queued.push(l.acquire());
+    assert.equal(l.queued, 21, 'the last one had 20 ahead × 50 ms = 1000 ms: still within the wait');
+    const late = l.acquire();
+    late.catch(() => {});
+    const s = await Promise.race([shedOf(late), sleep(100).then(() => assert.fail('not shed at once: it waits in the queue'))]);
+    assert.equal(s.reason, 'queue_full');
+    assert.match(s.message, /upstream "php" is at its limit of 2 requests in flight and the 21 requests in its queue take longer than 1000 ms/);
+    assert.equal(l.queued, 21, 'the queue is untouched');
+    // As the queue drains, newcomers are admitted to it again.
+    for (const p of held) p.release();
+    (await queued[0]!).release();
+    assert.equal(l.queued, 18);
+    const again = l.acquire();
+    assert.equal(l.queued, 19);
+    l.close();
+    for (const p of [...queued, again]) p.catch(() => {});
+  });
+
   test('a caller that gives up leaves the queue; the next in line still gets the slot', async () => {
     const l = new ConcurrencyLimiter({ limit: 1, queue: 10, queueTimeoutMs: 5000 });
     const held = await l.acquire();

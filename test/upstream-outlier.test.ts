@@ -6,6 +6,8 @@ import { describe, test } from 'node:test';
 import type { Pool } from 'undici';
 import { type EndpointState, isAvailable } from '../src/upstream/endpoint.ts';
 import { OutlierDetector } from '../src/upstream/health/outlier.ts';
+import { socketState } from '../src/upstream/connector.ts';
+import { ReuseGuard } from '../src/upstream/reuse-guard.ts';
 
 function endpoint(address: string): EndpointState {
   const [host, port] = address.split(':') as [string, string];
@@ -20,6 +22,7 @@ function endpoint(address: string): EndpointState {
     down: null,
     upSince: 0,
     keepAliveMs: 4000,
+    reuse: new ReuseGuard(socketState),
   };
 }
 

@@ -36,14 +36,15 @@ export type StartTargetOptions = {
 /** How each proxy was configured, for the report. */
 export const SETUP: Record<TargetName, string> = {
   direct: 'the load generator talks to the origin itself',
-  gatewise: '`node src/main.ts serve --listen 127.0.0.1:PORT --upstream ORIGIN`: every default (JSON access log on stdout, redirected to a file in its temp dir; Proxy-Status, Via, X-Request-Id, X-Forwarded-*; passive health, retries)',
+  gatewise: '`node bin/gatewise.js serve --listen 127.0.0.1:PORT --upstream ORIGIN` (the launcher: compile cache on): every default (JSON access log on stdout, redirected to a file in its temp dir; Proxy-Status, Via, X-Request-Id, X-Forwarded-*; passive health, retries)',
   nginx: '1 worker (`worker_processes 1`), `upstream { keepalive 64; }`, `proxy_http_version 1.1`, `Connection ""`, access log (default combined format) to a file, `client_max_body_size 2m`, other settings default (buffering on)',
   haproxy: '`nbthread 1`, `mode http`, `option http-keep-alive` (default `http-reuse safe`), no logging (HAProxy logs to syslog only, none configured)',
   fastify: 'bench/proxies/fastify-proxy.ts: Fastify 5 without logger + @fastify/http-proxy defaults (undici keep-alive pool), bodyLimit 2 MiB',
   'http-proxy': 'bench/proxies/http-proxy.ts: node:http server + http-proxy with `new http.Agent({ keepAlive: true, maxSockets: 256 })`',
 };
 
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+// The launcher users run (compile cache on), not src/main.ts directly.
+const MAIN = fileURLToPath(new URL('../../bin/gatewise.js', import.meta.url));
 const FASTIFY = fileURLToPath(new URL('../proxies/fastify-proxy.ts', import.meta.url));
 const HTTP_PROXY = fileURLToPath(new URL('../proxies/http-proxy.ts', import.meta.url));
 

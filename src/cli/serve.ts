@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.ts';
-import { ConfigError, formatConfigIssues, loadConfig } from '../config/load.ts';
+import { ConfigError, formatConfigIssues } from '../config/issues.ts';
 import { quickConfig } from '../config/quick.ts';
 import { type RunningGateway, startGateway } from '../gateway.ts';
 
@@ -24,8 +24,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 0;
   }
   let config: Config;
+  // The YAML reader loads only when there is a file to read (`--upstream` alone does without it).
+  const loadConfig = values.config ? (await import('../config/load.ts')).loadConfig : null;
   try {
-    if (values.config) {
+    if (values.config && loadConfig) {
       const loaded = loadConfig(values.config);
       for (const w of loaded.warnings) process.stderr.write(`warning: ${formatConfigIssues([w])}\n`);
       config = loaded.config;
@@ -44,7 +46,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const gw = await startGateway(config);
   const file = values.config;
-  if (file) {
+  if (file && loadConfig) {
     // SIGHUP re-reads the file, like nginx -s reload: a bad file changes nothing.
     process.on('SIGHUP', () => {
       try {

@@ -5,28 +5,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { ConfigError, type ConfigIssue } from './issues.ts';
 import { type Config, type ConfigInput, configWarnings, displayPath, parseConfigObject, type SchemaIssue } from './schema.ts';
 
-export type ConfigIssue = {
-  file: string;
-  /** 1-based; 0 when the problem has no place in a file (unreadable file, command line). */
-  line: number;
-  column: number;
-  /** Where in the YAML, e.g. `routes[1].upstream`; empty for syntax errors. */
-  path: string;
-  message: string;
-  hint?: string;
-};
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly issues: ConfigIssue[];
-
-  constructor(issues: ConfigIssue[]) {
-    super(formatConfigIssues(issues));
-    this.issues = issues;
-  }
-}
+export { ConfigError, type ConfigIssue, formatConfigIssues } from './issues.ts';
 
 export type LoadedConfig = { config: Config; warnings: ConfigIssue[] };
 
@@ -86,18 +68,6 @@ export function defaultConfig(input: ConfigInput, opts: { baseDir?: string; sour
   const fileIssues = resolveFiles(parsed.config, opts.baseDir ?? process.cwd());
   if (fileIssues.length > 0) throw new ConfigError(fileIssues.map(noPlace));
   return parsed.config;
-}
-
-/** Compiler style: `gatewise.yaml:12:5: routes[1].upstream: unknown upstream "ap" (hint: …)`. */
-export function formatConfigIssues(issues: readonly ConfigIssue[], severity: 'error' | 'warning' = 'error'): string {
-  return issues
-    .map((i) => {
-      const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file;
-      const label = severity === 'warning' ? 'warning: ' : '';
-      const path = i.path ? `${i.path}: ` : '';
-      return `${where}: ${label}${path}${i.message}${i.hint ? ` (hint: ${i.hint})` : ''}`;
-    })
-    .join('\n');
 }
 
 // ---------------------------------------------------------------- files

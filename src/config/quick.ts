@@ -3,7 +3,7 @@
  * YAML-shaped object a file would hold and go through the same schema, so a default can
  * never differ between the two ways of starting the gateway.
  */
-import { type ConfigIssue, ConfigError } from './load.ts';
+import { type ConfigIssue, ConfigError } from './issues.ts';
 import { type Config, type ConfigInput, displayPath, parseConfigObject, type SchemaIssue } from './schema.ts';
 
 export type QuickOptions = {

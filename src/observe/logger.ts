@@ -1,18 +1,29 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 import type { Config } from '../config/schema.ts';
+import { type AccessOutput, LineBatcher } from './access-log.ts';
 import { RotatingFile } from './rotating-file.ts';
 
 export type Loggers = {
   /** One line per request. */
   readonly access: Logger;
+  /** Where the request path writes its access lines (the same destination as `access`). */
+  readonly accessOutput: AccessOutput;
   /** Gateway events: start, stop, configuration, internal errors. */
   readonly events: Logger;
   /** Flushes buffered lines (on stop). */
   flush(): Promise<void>;
 };
+
+type Pretty = typeof import('pino-pretty');
+
+/** pino-pretty only for a terminal: a gateway logging JSON to a file or a pipe never loads it. */
+function pretty(...args: Parameters<Pretty>): ReturnType<Pretty> {
+  const load = createRequire(import.meta.url)('pino-pretty') as Pretty;
+  return load(...args);
+}
 
 function wantsPretty(format: Config['log']['format'], stream: NodeJS.WriteStream): boolean {
   return format === 'pretty' || (format === 'auto' && stream.isTTY === true);
@@ -33,6 +44,7 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
   const sinks: { flush?: (cb: (err?: Error) => void) => void }[] = [];
 
   let accessDest: pino.DestinationStream;
+  let raw = true;
   if (overrides.accessStream) accessDest = overrides.accessStream;
   else if (log.access === 'off') accessDest = createWriteStream('/dev/null');
   else if (typeof log.access === 'object' && log.rotate) {
@@ -45,8 +57,10 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
     accessDest = d;
   } else {
     const std = log.access === 'stdout' ? process.stdout : process.stderr;
-    if (wantsPretty(log.format, std)) accessDest = pretty({ colorize: true, sync: true, destination: std, ignore: 'time' });
-    else {
+    if (wantsPretty(log.format, std)) {
+      accessDest = pretty({ colorize: true, sync: true, destination: std, ignore: 'time' });
+      raw = false;
+    } else {
       const d = pino.destination({ dest: log.access === 'stdout' ? 1 : 2, sync: false });
       sinks.push(d);
       accessDest = d;
@@ -60,11 +74,16 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
 
   const access = pino({ ...base, level: 'info', messageKey: 'msg' }, accessDest);
   const events = pino(base, eventDest);
+  const batcher = raw ? new LineBatcher(accessDest) : null;
+  const accessOutput: AccessOutput =
+    log.access === 'off' && !overrides.accessStream ? { kind: 'off' } : batcher ? { kind: 'raw', sink: batcher } : { kind: 'pino', log: access };
   return {
     access,
+    accessOutput,
     events,
-    flush: () =>
-      Promise.all(
+    flush: () => {
+      batcher?.flush();
+      return Promise.all(
         sinks.map(
           (s) =>
             new Promise<void>((resolve) => {
@@ -77,6 +96,7 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
                 }
             }),
         ),
-      ).then(() => undefined),
+      ).then(() => undefined);
+    },
   };
 }

@@ -1,6 +1,9 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { EndpointView, Health } from './endpoints.ts';
+import { CounterFamily, HistogramFamily } from './metric-cells.ts';
 import type { AttemptEndEvent, EndpointHealthEvent, MaskedEvent, RequestEndEvent, ShedEvent } from './events.ts';
+
+const STATUS_CLASS = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
 const HEALTH = ['up', 'down', 'failing', 'idle'] as const satisfies readonly Health[];
 
@@ -18,11 +21,12 @@ export type ProbeSample = { check: string; via: 'gateway' | 'origin'; ok: boolea
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'status_class' | 'error_type'>;
-  private readonly duration: Histogram<'route'>;
-  private readonly upstreamDuration: Histogram<'pool' | 'endpoint'>;
-  private readonly tries: Counter<'pool' | 'endpoint' | 'error_type'>;
-  private readonly retries: Counter<'pool' | 'error_type'>;
+  // Counted on every request: cells resolved once per label set (see metric-cells.ts).
+  private readonly requests: CounterFamily;
+  private readonly duration: HistogramFamily;
+  private readonly upstreamDuration: HistogramFamily;
+  private readonly tries: CounterFamily;
+  private readonly retries: CounterFamily;
   private readonly healthChanges: Counter<'pool' | 'endpoint' | 'state' | 'by'>;
   private readonly ejections: Counter<'pool' | 'endpoint' | 'by'>;
   private readonly shed: Counter<'pool' | 'reason'>;
@@ -35,37 +39,38 @@ export class GatewayMetrics {
   constructor(endpoints: () => EndpointView[]) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({
+    const registry = this.registry;
+    this.requests = new CounterFamily({
       name: 'gatewise_requests_total',
       help: 'Requests answered, by route, status class and Proxy-Status error type ("none" when the gateway saw no error).',
       labelNames: ['route', 'status_class', 'error_type'],
-      registers,
+      registry,
     });
-    this.duration = new Histogram({
+    this.duration = new HistogramFamily({
       name: 'gatewise_request_duration_seconds',
       help: 'Time from the request arriving to the response ending, by route.',
       labelNames: ['route'],
       buckets: BUCKETS,
-      registers,
+      registry,
     });
-    this.upstreamDuration = new Histogram({
+    this.upstreamDuration = new HistogramFamily({
       name: 'gatewise_upstream_try_duration_seconds',
       help: 'Duration of each try against an endpoint, by pool and endpoint.',
       labelNames: ['pool', 'endpoint'],
       buckets: BUCKETS,
-      registers,
+      registry,
     });
-    this.tries = new Counter({
+    this.tries = new CounterFamily({
       name: 'gatewise_upstream_tries_total',
       help: 'Tries against endpoints (the first and every retry), by outcome.',
       labelNames: ['pool', 'endpoint', 'error_type'],
-      registers,
+      registry,
     });
-    this.retries = new Counter({
+    this.retries = new CounterFamily({
       name: 'gatewise_retries_total',
       help: 'Retries (every try after the first), by their outcome: error_type="none" is a retry that worked and hid a failure from the client.',
       labelNames: ['pool', 'error_type'],
-      registers,
+      registry,
     });
     new Gauge({
       name: 'gatewise_endpoint_up',
@@ -139,17 +144,16 @@ export class GatewayMetrics {
 
   onRequest(e: RequestEndEvent): void {
     const route = e.route ?? '(none)';
-    this.requests.inc({ route, status_class: `${Math.floor(e.status / 100)}xx`, error_type: e.errorType ?? 'none' });
-    this.duration.observe({ route }, e.durationMs / 1000);
+    this.requests.cell(route, STATUS_CLASS[Math.floor(e.status / 100)] ?? `${Math.floor(e.status / 100)}xx`, e.errorType ?? 'none').value++;
+    this.duration.observe(this.duration.cell(route), e.durationMs / 1000);
   }
 
   onAttempt(e: AttemptEndEvent): void {
-    const labels = { pool: e.pool, endpoint: e.endpoint };
-    this.upstreamDuration.observe(labels, e.durationMs / 1000);
-    this.tries.inc({ ...labels, error_type: e.errorType ?? 'none' });
+    this.upstreamDuration.observe(this.upstreamDuration.cell(e.pool, e.endpoint), e.durationMs / 1000);
+    this.tries.cell(e.pool, e.endpoint, e.errorType ?? 'none').value++;
     // Counted when a retry happens, not when one is decided: a decision can still end
     // with no endpoint to try.
-    if (e.attempt > 1) this.retries.inc({ pool: e.pool, error_type: e.errorType ?? 'none' });
+    if (e.attempt > 1) this.retries.cell(e.pool, e.errorType ?? 'none').value++;
   }
 
   onHealth(e: EndpointHealthEvent): void {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import { type AdminServer, startAdminServer } from './admin/server.ts';
+import type { AdminServer } from './admin/server.ts';
 import type { Alert } from './alerts/alert.ts';
 import { Alerter } from './alerts/alerter.ts';
 import { WebhookSender } from './alerts/webhook.ts';
@@ -9,7 +9,7 @@ import { FailureLog, isFailure } from './failures.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { buildStatus, type StatusDoc } from './status.ts';
 import { subscribe } from './subscribe.ts';
-import { SyntheticChecker } from './synthetic.ts';
+import type { SyntheticChecker } from './synthetic.ts';
 import { type Second, Timeline } from './timeline.ts';
 
 export type ObservabilityOptions = { readonly config: Config; readonly pools: PoolsLike; readonly events: Logger };
@@ -104,6 +104,8 @@ export class Observability {
     this.listen = listen;
     const c = this.config;
     if (c.synthetic.length > 0) {
+      // Loaded only when used: the admin listener and synthetic checks are off by default.
+      const { SyntheticChecker } = await import('./synthetic.ts');
       this.synthetic = new SyntheticChecker({
         checks: c.synthetic,
         gatewayUrl: loopbackUrl(gatewayUrl),
@@ -119,6 +121,7 @@ export class Observability {
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
     if (c.admin.listen) {
+      const { startAdminServer } = await import('./admin/server.ts');
       this.admin = await startAdminServer({ ...c.admin.listen, token: c.admin.token, obs: this, events: this.events });
       this.events.info({ admin: this.admin.url }, `admin listener on ${this.admin.url}`);
     }

@@ -12,7 +12,8 @@ import { Attempt } from './attempt.ts';
 import { delayMs } from './backoff.ts';
 import { noEndpoint, shed } from './gateway-errors.ts';
 import type { UpstreamRequestHead } from './headers.ts';
-import { type RequestBody, bodyForAttempt, replayable, requestBody } from './request-body.ts';
+import { bodyForAttempt, bodyWithoutReading, bufferBody, replayable } from './request-body.ts';
+import type { Cancel } from './cancel.ts';
 import { isIdempotent, mayRetry } from './retry.ts';
 
 export type LoopInput = {
@@ -20,8 +21,8 @@ export type LoopInput = {
   readonly route: Route;
   readonly pool: UpstreamPool;
   readonly head: UpstreamRequestHead;
-  /** Aborted when the client leaves or the total deadline passes. */
-  readonly signal: AbortSignal;
+  /** Set when the client leaves or the total deadline passes. */
+  readonly cancel: Cancel;
   readonly name: string;
   readonly proxyStatusMember: string;
   /** Tells the pipeline which try is running, so it can abort it. */
@@ -38,7 +39,7 @@ export async function attemptLoop(input: LoopInput): Promise<void> {
   let permit: Permit | null = null;
   if (pool.limiter) {
     try {
-      permit = pool.limiter.tryAcquire() ?? (await pool.limiter.acquire(input.signal));
+      permit = pool.limiter.tryAcquire() ?? (await pool.limiter.acquire(input.cancel.signal));
     } catch (err) {
       if (err instanceof Shed) throw shed(pool, err.reason, err.retryAfterSeconds);
       throw err;
@@ -59,16 +60,18 @@ export async function attemptLoop(input: LoopInput): Promise<void> {
 }
 
 async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Promise<void> {
-  const { ctx, route, pool, head, signal } = input;
+  const { ctx, route, pool, head, cancel } = input;
   const { req } = ctx;
   const method = req.method ?? 'GET';
-  let body: RequestBody;
-  try {
-    body = await requestBody(req, pool.config.retry.bufferBodyBytes);
-  } catch (err) {
-    throw classifyClientError(err);
+  let body = bodyWithoutReading(req, head.contentLength, head.chunked, pool.config.retry.bufferBodyBytes);
+  if (body === null) {
+    try {
+      body = await bufferBody(req);
+    } catch (err) {
+      throw classifyClientError(err);
+    }
   }
-  const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && req.headers['idempotency-key'] !== undefined);
+  const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && head.idempotencyKey);
   const path = upstreamPath(route, req.url ?? '/');
   const maxTries = pool.config.retry.tries;
   const waitUntil = ctx.start + pool.config.waitForEndpointMs;
@@ -81,12 +84,12 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
     let endpoint = pool.pick(tried, now) ?? (tried.size > 0 ? pool.pick(null, now) : null);
     while (endpoint === null) {
       const t0 = performance.now();
-      if (await pool.waitForEndpoint(waitUntil, signal)) {
+      if (await pool.waitForEndpoint(waitUntil, cancel.signal)) {
         waitedMs += performance.now() - t0;
         endpoint = pool.pick(null, performance.now());
         continue;
       }
-      if (signal.aborted) throw signal.reason as ProxyError;
+      if (cancel.reason) throw cancel.reason;
       endpoint = pool.pickPanic(tried);
       if (endpoint === null) throw noEndpoint(pool, waitedMs);
     }
@@ -96,12 +99,14 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
       // Straight to another endpoint; back off only before asking the same one again.
       if (tried.has(endpoint)) {
         const ms = delayMs(n - 1, pool.config.retry.backoff.baseMs, pool.config.retry.backoff.maxMs);
-        if (ms > 0) await sleep(ms, undefined, { signal }).catch(() => {});
-        if (signal.aborted) throw signal.reason as ProxyError;
+        if (ms > 0) await sleep(ms, undefined, { signal: cancel.signal }).catch(() => {});
+        if (cancel.reason) throw cancel.reason;
       }
       pool.budget.retryStarted();
     }
     tried.add(endpoint);
+    // A request that could not be sent again goes on a connection proven safe, or a fresh one.
+    pool.beforeDispatch(endpoint, repeatable && body.kind !== 'stream');
     const attempt = new Attempt({
       ctx,
       endpoint,
@@ -137,7 +142,7 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
       const mayWait = e.stage === 'connect' && performance.now() < waitUntil;
       const again =
         !ctx.clientGone &&
-        !signal.aborted &&
+        cancel.reason === null &&
         (n < maxTries || mayWait) &&
         mayRetry(e, { repeatable, bodyReplayable: replayable(body), committed: ctx.res.headersSent });
       publishAttempt(attempt, e, again);

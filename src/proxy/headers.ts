@@ -22,6 +22,8 @@ export type ForwardingPolicy = {
   readonly forwarded: boolean;
   /** Peers whose X-Forwarded-*, Forwarded and X-Request-Id are believed. */
   readonly trusted: BlockList;
+  /** Any trusted peer at all (most gateways face the visitors themselves: no lookup then). */
+  readonly hasTrusted: boolean;
 };
 
 export function trustedProxies(list: readonly string[]): BlockList {
@@ -46,6 +48,10 @@ export type UpstreamRequestHead = {
   readonly loop: boolean;
   /** Upgrade protocol the client asked for (WebSocket), if any. */
   readonly upgrade: string | null;
+  /** The request's framing, read in the same pass (Node's parser already checked it). */
+  readonly contentLength: number | null;
+  readonly chunked: boolean;
+  readonly idempotencyKey: boolean;
 };
 
 const REQUEST_ID_OK = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -58,6 +64,16 @@ function connectionTokens(value: string | undefined): Set<string> | null {
     if (n) out.add(n);
   }
   return out;
+}
+
+/** The Connection field's tokens, straight from the raw headers (req.headers is built lazily, and only for this). */
+function rawConnection(raw: readonly string[]): Set<string> | null {
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === 10 && key.toLowerCase() === 'connection') value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
+  }
+  return connectionTokens(value);
 }
 
 function viaHasName(via: string, name: string): boolean {
@@ -76,13 +92,14 @@ function forwardedFor(ip: string): string {
 /**
  * The headers sent to the origin: the client's, minus hop-by-hop fields, plus Via,
  * X-Forwarded-*, Forwarded and X-Request-Id, believing forwarding fields only from
- * trusted proxies (anyone else could forge them).
+ * trusted proxies (anyone else could forge them). One pass over the raw headers: this runs
+ * for every request.
  */
 export function upstreamRequestHead(req: IncomingMessage, name: string, policy: ForwardingPolicy): UpstreamRequestHead {
   const raw = req.rawHeaders;
   const peer = req.socket.remoteAddress ?? '';
-  const trusted = peer !== '' && policy.trusted.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
-  const connection = connectionTokens(req.headers.connection);
+  const trusted = peer !== '' && policy.hasTrusted && policy.trusted.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
+  const connection = rawConnection(raw);
   const out: string[] = [];
   let via = '';
   let xff = '';
@@ -91,11 +108,20 @@ export function upstreamRequestHead(req: IncomingMessage, name: string, policy: 
   let fwd = '';
   let requestId = '';
   let host = '';
+  let upgrade: string | null = null;
+  let contentLength: number | null = null;
+  let chunked = false;
+  let idempotencyKey = false;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
     const value = raw[i + 1]!;
     const lower = key.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || connection?.has(lower) || lower === 'expect') continue;
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'transfer-encoding') chunked = true;
+      else if (lower === 'upgrade') upgrade ??= value;
+      continue;
+    }
+    if (connection?.has(lower) || lower === 'expect') continue;
     if (FORWARDING.has(lower)) {
       if (lower === 'via') via = via ? `${via}, ${value}` : value;
       else if (lower === 'x-request-id') requestId ||= value;
@@ -106,7 +132,9 @@ export function upstreamRequestHead(req: IncomingMessage, name: string, policy: 
       else fwd = fwd ? `${fwd}, ${value}` : value;
       continue;
     }
-    if (lower === 'host') host = value;
+    if (lower === 'host') host ||= value;
+    else if (lower === 'content-length') contentLength ??= Number(value);
+    else if (lower === 'idempotency-key') idempotencyKey = true;
     out.push(key, value);
   }
   // A client's own id is kept (it ties the gateway's log to the caller's), when it is sane.
@@ -124,12 +152,17 @@ export function upstreamRequestHead(req: IncomingMessage, name: string, policy: 
     const mine = `for=${forwardedFor(peer)};proto=${proto}${host ? `;host="${host}"` : ''}`;
     out.push('forwarded', fwd ? `${fwd}, ${mine}` : mine);
   }
-  return { headers: out, requestId, clientIp: clientIpOf(peer, trusted ? xff : '', policy.trusted), host, loop, upgrade: upgradeOf(req, connection) };
-}
-
-function upgradeOf(req: IncomingMessage, connection: Set<string> | null): string | null {
-  const up = req.headers.upgrade;
-  return up && connection?.has('upgrade') ? up : null;
+  return {
+    headers: out,
+    requestId,
+    clientIp: trusted && xff ? clientIpOf(peer, xff, policy.trusted) : peer,
+    host,
+    loop,
+    upgrade: upgrade !== null && connection?.has('upgrade') ? upgrade : null,
+    contentLength,
+    chunked,
+    idempotencyKey,
+  };
 }
 
 /** The rightmost address in the X-Forwarded-For chain that is not a trusted proxy. */

@@ -6,7 +6,7 @@ import { classifyInternalError } from '../errors/classify.ts';
 import type { CustomPages } from '../errors/error-page.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
-import { loggedStatus, logRequest } from '../observe/access-log.ts';
+import { type AccessOutput, loggedStatus, logRequest } from '../observe/access-log.ts';
 import { channels, type RequestEndEvent } from '../observe/events.ts';
 import { type Router, upstreamPath } from '../routing/router.ts';
 import { type RequestCtx, newCtx } from '../server/request-ctx.ts';
@@ -15,6 +15,7 @@ import type { Attempt } from './attempt.ts';
 import { type FailOptions, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
 import { attemptLoop } from './attempt-loop.ts';
+import { Cancel } from './cancel.ts';
 import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, totalTimeout } from './gateway-errors.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
 
@@ -22,7 +23,7 @@ export type PipelineDeps = {
   readonly config: Config;
   readonly router: Router;
   readonly pools: ReadonlyMap<string, UpstreamPool>;
-  readonly accessLog: Logger;
+  readonly accessLog: AccessOutput;
   readonly events: Logger;
   readonly pages: CustomPages | undefined;
 };
@@ -48,6 +49,7 @@ export class Pipeline {
       xForwarded: config.forwarded.xForwarded,
       forwarded: config.forwarded.forwarded,
       trusted: trustedProxies(config.forwarded.trustedProxies),
+      hasTrusted: config.forwarded.trustedProxies.length > 0,
     };
     this.fail = { name: config.name, exposeInternals: config.errorPages.exposeInternals, pages: deps.pages };
     for (const pool of deps.pools.values()) {
@@ -58,8 +60,9 @@ export class Pipeline {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const ctx = newCtx(req, res);
     this.inflight++;
-    this.run(ctx)
-      .catch((err: unknown) => {
+    this.run(ctx).then(
+      () => this.end(ctx),
+      (err: unknown) => {
         const e = classifyInternalError(err, 'the request pipeline');
         this.deps.events.error({ err, reqId: ctx.requestId }, e.message);
         try {
@@ -67,8 +70,9 @@ export class Pipeline {
         } catch {
           res.destroy();
         }
-      })
-      .finally(() => this.end(ctx));
+        this.end(ctx);
+      },
+    );
   };
 
   /** The logging phase: the access-log line and the request's event, exactly once. */
@@ -101,7 +105,7 @@ export class Pipeline {
     ctx.clientIp = head.clientIp;
     ctx.host = head.host;
 
-    const early = this.requestFilter(head, req);
+    const early = this.requestFilter(head);
     if (early) return failToProxy(ctx, early, this.fail);
 
     const route = this.deps.router.match(head.host, req.url ?? '/');
@@ -112,17 +116,17 @@ export class Pipeline {
     if (route.maintenance || pool.config.maintenance) return failToProxy(ctx, maintenance(`route "${route.name}"`), this.fail);
 
     let current: Attempt | null = null;
-    const abort = new AbortController();
+    const cancel = new Cancel();
     const stop = (reason: ProxyError): void => {
-      abort.abort(reason);
+      cancel.abort(reason);
       current?.abort(reason);
     };
-    const onClose = (): void => {
+    // Never removed: 'close' comes once, after the response, and then finds it finished.
+    res.on('close', () => {
       if (res.writableFinished) return;
       ctx.clientGone = true;
       stop(clientGone());
-    };
-    res.once('close', onClose);
+    });
     const deadline = setTimeout(() => stop(totalTimeout(route)), route.timeouts.totalMs);
     try {
       await attemptLoop({
@@ -130,7 +134,7 @@ export class Pipeline {
         route,
         pool,
         head,
-        signal: abort.signal,
+        cancel,
         name: this.deps.config.name,
         proxyStatusMember: this.members.get(pool.name)!,
         track: (a) => {
@@ -141,7 +145,6 @@ export class Pipeline {
       failToProxy(ctx, err instanceof ProxyError ? err : classifyInternalError(err, 'the attempt loop'), this.fail);
     } finally {
       clearTimeout(deadline);
-      res.off('close', onClose);
     }
   }
 
@@ -163,7 +166,7 @@ export class Pipeline {
     ctx.requestId = head.requestId;
     ctx.clientIp = head.clientIp;
     ctx.host = head.host;
-    const early = this.requestFilter(head, req);
+    const early = this.requestFilter(head);
     if (early) throw early;
     const route = this.deps.router.match(head.host, req.url ?? '/');
     if (!route) throw noRoute(head.host, req.url ?? '/');
@@ -197,9 +200,9 @@ export class Pipeline {
   }
 
   /** Answers directly, before routing, the requests that must never reach an origin. */
-  private requestFilter(head: UpstreamRequestHead, req: IncomingMessage): ProxyError | null {
+  private requestFilter(head: UpstreamRequestHead): ProxyError | null {
     const limit = this.deps.config.limits.maxRequestBodyBytes;
-    const length = Number(req.headers['content-length'] ?? 0);
+    const length = head.contentLength ?? 0;
     if (limit !== null && length > limit) return bodyTooLarge(length, limit);
     if (head.loop) {
       return new ProxyError({

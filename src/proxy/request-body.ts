@@ -7,16 +7,19 @@ export type RequestBody = { readonly kind: 'none' } | { readonly kind: 'buffered
 const NONE: RequestBody = { kind: 'none' };
 
 /**
- * Buffers a body whose Content-Length is within `limit`, so a retry can replay it; anything
- * larger, or of unknown length, streams through untouched (a retry is then possible only
- * while not a byte of it was read).
+ * The body as far as it can be known without reading it: none, or the live stream when it
+ * is larger than `limit` or of unknown length (a retry is then possible only while not a
+ * byte of it was read); null when it is small enough to buffer (bufferBody), so a retry
+ * can replay it. Synchronous, so a request without a body never waits a tick for it.
  */
-export async function requestBody(req: IncomingMessage, limit: number): Promise<RequestBody> {
-  const cl = req.headers['content-length'];
-  if (cl === undefined) return req.headers['transfer-encoding'] === undefined ? NONE : { kind: 'stream', stream: req };
-  const length = Number(cl);
-  if (length === 0) return NONE;
-  if (length > limit) return { kind: 'stream', stream: req };
+export function bodyWithoutReading(req: IncomingMessage, contentLength: number | null, chunked: boolean, limit: number): RequestBody | null {
+  if (contentLength === null) return chunked ? { kind: 'stream', stream: req } : NONE;
+  if (contentLength === 0) return NONE;
+  if (contentLength > limit) return { kind: 'stream', stream: req };
+  return null;
+}
+
+export async function bufferBody(req: IncomingMessage): Promise<RequestBody> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   return { kind: 'buffered', data: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };

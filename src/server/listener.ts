@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { classifyClientError } from '../errors/classify.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { renderErrorPage } from '../errors/error-page.ts';
+import { type AccessOutput, logWarning } from '../observe/access-log.ts';
 import type { Pipeline } from '../proxy/pipeline.ts';
 
 /** What a listener hands requests to: the current pipeline (it changes on reload). */
@@ -18,7 +18,7 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
  * handler runs; clientError turns that into a 4xx with a Proxy-Status and a log line,
  * and the request never reaches an origin.
  */
-export function createListener(config: Config, pipeline: Handlers, accessLog: Logger): Server {
+export function createListener(config: Config, pipeline: Handlers, accessLog: AccessOutput): Server {
   const server = createServer(
     {
       headersTimeout: config.client.headerTimeoutMs,
@@ -54,7 +54,8 @@ export function createListener(config: Config, pipeline: Handlers, accessLog: Lo
           .join('') +
         `proxy-status: ${member}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${page.body}`,
     );
-    accessLog.warn(
+    logWarning(
+      accessLog,
       {
         reqId: requestId,
         client: socket.remoteAddress ?? '',

@@ -43,7 +43,7 @@ export function newCtx(req: IncomingMessage, res: ServerResponse): RequestCtx {
     start: performance.now(),
     requestId: '',
     clientIp: req.socket.remoteAddress ?? '',
-    host: req.headers.host ?? '',
+    host: '',
     route: null,
     attempts: [],
     upstreamStatus: null,

@@ -2,6 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import type { LookupFunction } from './dns.ts';
+import type { ReuseGuard, SocketState } from './reuse-guard.ts';
 
 /** How long the phases of opening one upstream connection took; attached to the socket. */
 export type ConnectTimings = { dnsMs: number | null; connectMs: number; tlsMs: number | null };
@@ -11,6 +12,8 @@ const kRequests = Symbol('gatewise.requestsOnSocket');
 const kBusy = Symbol('gatewise.socketBusy');
 const kIdleSince = Symbol('gatewise.socketIdleSince');
 const kClosing = Symbol('gatewise.socketClosing');
+const kGap = Symbol('gatewise.socketIdleGap');
+const kGuard = Symbol('gatewise.socketReuseGuard');
 
 type TaggedSocket = Socket & {
   [kTimings]?: ConnectTimings;
@@ -18,6 +21,9 @@ type TaggedSocket = Socket & {
   [kBusy]?: boolean;
   [kIdleSince]?: number | undefined;
   [kClosing]?: boolean;
+  /** How long it had been idle when the request now on it was written (reused only). */
+  [kGap]?: number | null;
+  [kGuard]?: ReuseGuard | undefined;
 };
 
 export type ConnectorOptions = {
@@ -31,6 +37,8 @@ export type ConnectorOptions = {
   readonly onIdleClose?: (idleMs: number) => void;
   /** A TLS handshake completed: the origin's certificate, for the expiry alerts. */
   readonly onCertificate?: (socket: TLSSocket) => void;
+  /** Keeps the endpoint's connections, so idle ones can be closed before a request that must not be sent twice. */
+  readonly guard?: ReuseGuard;
 };
 
 /**
@@ -65,6 +73,10 @@ export function timedConnector(opts: ConnectorOptions): buildConnector.connector
           tlsMs: options.protocol === 'https:' ? now - connectAt : null,
         };
         (s as TaggedSocket)[kRequests] = 0;
+        if (opts.guard) {
+          (s as TaggedSocket)[kGuard] = opts.guard;
+          opts.guard.add(s);
+        }
         if (options.protocol === 'https:') opts.onCertificate?.(s as TLSSocket);
         const onIdleClose = opts.onIdleClose;
         if (onIdleClose) {
@@ -115,12 +127,15 @@ export function markRequestOnSocket(socket: Socket): { reused: boolean; timings:
   s[kRequests] = n + 1;
   s[kBusy] = true;
   const idleMs = n > 0 && s[kIdleSince] !== undefined ? performance.now() - s[kIdleSince] : null;
+  s[kGap] = idleMs;
   return { reused: n > 0, timings: n === 0 ? (s[kTimings] ?? null) : null, idleMs };
 }
 
 /** The response on this socket is complete: from now on it is idle in the pool. */
 export function markSocketIdle(socket: Socket): void {
   const s = socket as TaggedSocket;
+  if (s[kBusy] && s[kGap] != null) s[kGuard]?.answeredAfterIdle(s[kGap]);
+  s[kGap] = null;
   s[kBusy] = false;
   if (!s[kClosing]) s[kIdleSince] = performance.now();
 }
@@ -133,3 +148,16 @@ export function markSocketClosing(socket: Socket): void {
   (socket as TaggedSocket)[kIdleSince] = undefined;
   (socket as TaggedSocket)[kClosing] = true;
 }
+
+/** The socket facts a ReuseGuard reads, and how it closes an idle socket itself. */
+export const socketState: SocketState = {
+  idleSince(socket) {
+    const s = socket as TaggedSocket;
+    return s[kBusy] || s[kClosing] || s.destroyed ? null : (s[kIdleSince] ?? null);
+  },
+  retire(socket) {
+    // Closing: its close is ours, not the origin's, and teaches nothing about its keep-alive.
+    markSocketClosing(socket);
+    socket.destroy();
+  },
+};

@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import type { Endpoint } from '../config/schema.ts';
+import type { ReuseGuard } from './reuse-guard.ts';
 
 /** Why an endpoint takes no traffic right now; null when it does. */
 export type DownReason =
@@ -17,6 +18,8 @@ export type EndpointState = {
   dispatcher: Pool;
   /** Idle time after which the gateway gives up a pooled connection; lowered when the origin is seen closing sooner. */
   keepAliveMs: number;
+  /** Its connections, and how long one may have been idle and still carry a request that must not be sent twice. */
+  readonly reuse: ReuseGuard;
   /** Requests in flight right now. */
   inflight: number;
   /** Latency estimate (EWMA of time to response headers, ms); null before the first answer. */

@@ -6,7 +6,7 @@ import { publishPeerCertificate } from '../observe/cert-events.ts';
 import { publishEndpointHealth, publishMasked, publishShed } from '../observe/events.ts';
 import { RetryBudget } from '../proxy/retry-budget.ts';
 import { type Balancer, createBalancer, recordLatency } from './balance/index.ts';
-import { timedConnector } from './connector.ts';
+import { socketState, timedConnector } from './connector.ts';
 import { isIP } from 'node:net';
 import { CachingResolver } from './dns.ts';
 import type { EndpointState } from './endpoint.ts';
@@ -15,6 +15,7 @@ import { type FailureKind, OutlierDetector } from './health/outlier.ts';
 import { AimdLimit } from './limit/adaptive.ts';
 import { CircuitBreaker } from './limit/breaker.ts';
 import { ConcurrencyLimiter } from './limit/concurrency.ts';
+import { ReuseGuard } from './reuse-guard.ts';
 
 export type { EndpointState } from './endpoint.ts';
 
@@ -28,6 +29,12 @@ export type { EndpointState } from './endpoint.ts';
  */
 const HOLD_BASE_MS = 100;
 const HOLD_MAX_REFUSED_MS = 1000;
+/**
+ * While requests wait for the endpoint (wait_for_endpoint), a refused connect is probed at
+ * least this often: they are released this soon after it is back, for one cheap refused
+ * connect per interval while it is not.
+ */
+const HOLD_MAX_REFUSED_WAITING_MS = 250;
 const HOLD_MAX_TIMEOUT_MS = 30_000;
 
 /** A named group of endpoints that serve the same content, with the policies that protect them. */
@@ -47,6 +54,8 @@ export class UpstreamPool {
   private readonly refused = new Set<EndpointState>();
   private readonly waiters = new Set<() => void>();
   private wakeTimer: NodeJS.Timeout | null = null;
+  /** When wakeTimer fires (performance.now() ms). */
+  private wakeAt = Number.POSITIVE_INFINITY;
   private readonly events: Logger | null;
   private readonly global: Config;
   private readonly dns: CachingResolver | null;
@@ -82,6 +91,7 @@ export class UpstreamPool {
         down: null,
         upSince: 0,
         keepAliveMs: config.keepAlive.idleMs,
+        reuse: new ReuseGuard(socketState),
         dispatcher: null as unknown as Pool,
       };
       state.dispatcher = this.dispatcherFor(state);
@@ -188,10 +198,14 @@ export class UpstreamPool {
         lookup: this.dns?.lookup ?? null,
         tls: config.tls,
         onCertificate: (socket) => publishPeerCertificate(this.name, ep.address, socket.getPeerCertificate()),
+        guard: ep.reuse,
         onIdleClose: (idleMs) => {
           // Closed well before our own keep-alive limit, by a pool still in use (a replaced
           // or stopping one closes its idle sockets itself): the origin did it.
-          if (ep.dispatcher === self.pool && !this.closing && idleMs < ep.keepAliveMs - 50) this.learnIdle(ep, idleMs);
+          if (ep.dispatcher === self.pool && !this.closing && idleMs < ep.keepAliveMs - 50) {
+            ep.reuse.closedAfterIdle(idleMs);
+            this.learnIdle(ep, idleMs);
+          }
         },
       }),
     });
@@ -218,6 +232,16 @@ export class UpstreamPool {
     const old = ep.dispatcher;
     ep.dispatcher = this.dispatcherFor(ep);
     old.close().catch(() => {});
+  }
+
+  /**
+   * Call just before a try is dispatched to `ep`. A request that could not be sent again if
+   * its connection turned out to be closing (`resendable` false: a POST, a streamed upload)
+   * is never written on a connection idle longer than reuse has proven safe: those are
+   * closed first, so undici opens a fresh one (see ReuseGuard).
+   */
+  beforeDispatch(ep: EndpointState, resendable: boolean): void {
+    if (!resendable) ep.reuse.retireIdle(ep.keepAliveMs, performance.now());
   }
 
   /**
@@ -294,7 +318,10 @@ export class UpstreamPool {
     if (err.source !== 'upstream' || err.detail === 'total_timeout') return;
     this.breakers.get(ep)?.failure(now);
     // The keep-alive race itself: the origin had closed the connection we wrote on.
-    if (err.retry === 'if-reused' && idleMs !== null) this.learnIdle(ep, idleMs);
+    if (err.retry === 'if-reused' && idleMs !== null) {
+      ep.reuse.closedAfterIdle(idleMs);
+      this.learnIdle(ep, idleMs);
+    }
     if (err.stage === 'connect' || err.stage === 'dns') {
       this.hold(ep, err, now);
       return;
@@ -310,7 +337,12 @@ export class UpstreamPool {
 
   private hold(ep: EndpointState, err: ProxyError, now: number): void {
     const prev = this.holds.get(ep);
-    const max = err.type === 'connection_timeout' ? HOLD_MAX_TIMEOUT_MS : HOLD_MAX_REFUSED_MS;
+    const max =
+      err.type === 'connection_timeout'
+        ? HOLD_MAX_TIMEOUT_MS
+        : err.type === 'connection_refused' && this.waiters.size > 0
+          ? HOLD_MAX_REFUSED_WAITING_MS
+          : HOLD_MAX_REFUSED_MS;
     const ms = prev !== undefined ? Math.min(prev * 2, max) : HOLD_BASE_MS;
     this.holds.set(ep, ms);
     // With active checks, give them a whole interval to declare it down (then they alone bring
@@ -355,11 +387,18 @@ export class UpstreamPool {
 
   /** Wakes the waiters when the earliest hold ends, so one of them can probe. */
   private scheduleWake(): void {
-    if (this.waiters.size === 0 || this.wakeTimer !== null) return;
+    if (this.waiters.size === 0) return;
     const now = performance.now();
     let next = Number.POSITIVE_INFINITY;
     for (const ep of this.endpoints) if (ep.down && ep.down.by !== 'active') next = Math.min(next, ep.down.until);
     if (!Number.isFinite(next)) return;
+    // A hold that ends sooner than the timer (a failed probe replaces the probe's long
+    // reservation with a short hold) moves the timer up: the waiters probe when it ends.
+    if (this.wakeTimer !== null) {
+      if (this.wakeAt <= next) return;
+      clearTimeout(this.wakeTimer);
+    }
+    this.wakeAt = next;
     this.wakeTimer = setTimeout(
       () => {
         this.wakeTimer = null;

@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import { type ConnectTimings, markRequestOnSocket } from './connector.ts';
+import { type ConnectTimings, markRequestOnSocket, markSocketIdle } from './connector.ts';
 
 /** What an attempt learns about the connection its request was written on. */
 export type SocketFacts = {
@@ -12,14 +12,17 @@ export type SocketFacts = {
 };
 
 let waiting: SocketFacts | null = null;
+/** The socket each request in flight was written on. */
+const onSocket = new WeakMap<object, Socket>();
 
 // undici calls the handler's onRequestStart and then publishes sendHeaders for the same
 // request, synchronously inside one function (client-h1 writeH1): so the socket that
 // sendHeaders names belongs to the attempt that started last. This is how an attempt
 // learns whether its connection was fresh or reused, without reaching into undici.
 diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
-  const { socket } = message as { socket: Socket };
+  const { socket, request } = message as { socket: Socket; request: object };
   const facts = markRequestOnSocket(socket);
+  onSocket.set(request, socket);
   if (waiting !== null) {
     waiting.reused = facts.reused;
     waiting.timings = facts.timings;
@@ -33,3 +36,14 @@ diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
 export function awaitSocketFacts(facts: SocketFacts): void {
   waiting = facts;
 }
+
+// A complete response leaves its socket idle in undici's pool, whoever sent the request
+// (an attempt, or an active health check): from then on its idle time counts.
+diagnosticsChannel.subscribe('undici:request:trailers', (message) => {
+  const { request } = message as { request: object };
+  const socket = onSocket.get(request);
+  if (socket !== undefined) {
+    onSocket.delete(request);
+    markSocketIdle(socket);
+  }
+});

@@ -82,6 +82,8 @@ export class Permit {
 // Timers may fire a fraction of a millisecond before the deadline measured on another clock.
 const TIMER_SLACK_MS = 1;
 const MAX_TIMER_MS = 2_147_483_647;
+/** Weight of the newest release in the smoothed hold time. */
+const HOLD_EWMA = 0.1;
 
 /**
  * A concurrency limit with a bounded FIFO queue in front of it (HAProxy's `maxconn` +
@@ -110,6 +112,8 @@ export class ConcurrencyLimiter {
   /** Departures, exponentially decayed with time constant tau: ≈ rate × tau at a steady rate. */
   private departures = 0;
   private lastDeparture = 0;
+  /** How long a permit is held (admission to release), smoothed; -1 before the first release. */
+  private holdMs = -1;
   private readonly shedListeners = new Listeners<[reason: ShedReason, retryAfterSeconds: number]>();
 
   constructor(opts: ConcurrencyOptions, deps: ConcurrencyDeps = {}) {
@@ -162,6 +166,9 @@ export class ConcurrencyLimiter {
     const p = this.tryAcquire();
     if (p !== null) return Promise.resolve(p);
     if (this.waiting >= this.queueMax) return Promise.reject(this.shed('queue_full'));
+    // The requests already waiting alone take longer than a wait may last: this one would
+    // only wait to be shed (HAProxy's backend queue makes it wait the whole `timeout queue`).
+    if (this.aheadMs() > this.queueTimeoutMs) return Promise.reject(this.shed('queue_full', true));
     return new Promise<Permit>((resolve, reject) => {
       const w: Waiter = { resolve, reject, deadline: this.now() + this.queueTimeoutMs, signal: signal ?? null, onAbort: null, done: false };
       if (signal) {
@@ -177,6 +184,16 @@ export class ConcurrencyLimiter {
       this.waiting++;
       this.arm();
     });
+  }
+
+  /**
+   * How long the requests waiting now take to get their slots, at the usual hold time per
+   * slot; 0 before any permit was released. Counts only those ahead, so it errs on admitting.
+   */
+  aheadMs(): number {
+    const limit = this.limit;
+    if (this.holdMs < 0 || limit <= 0) return 0;
+    return (this.waiting * this.holdMs) / limit;
   }
 
   /** Departures per second, as measured: how fast the queue drains now. */
@@ -218,6 +235,8 @@ export class ConcurrencyLimiter {
     this.active--;
     this.departures = this.departures * Math.exp(-(now - this.lastDeparture) / this.tau) + 1;
     this.lastDeparture = now;
+    const held = now - p.start;
+    this.holdMs = this.holdMs < 0 ? held : this.holdMs + (held - this.holdMs) * HOLD_EWMA;
     if (this.adaptive !== null) this.adaptive.onSample(latencyMs ?? now - p.start, dropped, inflight);
     if (this.waiting > 0) this.drain(now);
   }
@@ -298,13 +317,15 @@ export class ConcurrencyLimiter {
     this.arm();
   };
 
-  private shed(reason: ShedReason): Shed {
+  private shed(reason: ShedReason, slow = false): Shed {
     const retryAfter = this.retryAfterSeconds();
     const limit = this.limit;
     const message =
-      reason === 'queue_full'
-        ? `${this.name} is at its limit of ${limit} requests in flight and ${this.queueMax === 0 ? 'has no queue' : `its queue of ${this.queueMax} is full`}`
-        : `${this.name} is at its limit of ${limit} requests in flight: waited ${this.queueTimeoutMs} ms in the queue without a slot`;
+      reason === 'queue_timeout'
+        ? `${this.name} is at its limit of ${limit} requests in flight: waited ${this.queueTimeoutMs} ms in the queue without a slot`
+        : slow
+          ? `${this.name} is at its limit of ${limit} requests in flight and the ${this.waiting} requests in its queue take longer than ${this.queueTimeoutMs} ms to get a slot`
+          : `${this.name} is at its limit of ${limit} requests in flight and ${this.queueMax === 0 ? 'has no queue' : `its queue of ${this.queueMax} is full`}`;
     this.shedListeners.emit(reason, retryAfter);
     return new Shed(reason, retryAfter, message);
   }
