@@ -68,11 +68,12 @@ export function commands(s: PerfSettings): Record<string, string> {
     down: `taskset -c ${LOAD_CORE} wrk -t1 -c16 -d${s.bigSeconds}s --latency --timeout 5s http://127.0.0.1:PORT/1m`,
     up: `taskset -c ${LOAD_CORE} wrk -t1 -c16 -d${s.bigSeconds}s --latency --timeout 5s -s upload.lua http://127.0.0.1:PORT/upload   (upload.lua: POST, 1 MiB body)`,
     idle: `taskset -c ${LOAD_CORE} node bench/idle-conns.ts --url http://127.0.0.1:PORT/ --connections ${s.idleConnections} --duration ${s.idleSeconds}`,
-    gatewise: `taskset -c ${PROXY_CORE} node src/main.ts serve --listen 127.0.0.1:PORT --upstream ORIGIN > DIR/access.log 2> DIR/stderr.log`,
+    gatewise: `taskset -c ${PROXY_CORE} node bin/gatewise.js serve --listen 127.0.0.1:PORT --upstream ORIGIN > DIR/access.log 2> DIR/stderr.log`,
     nginx: `taskset -c ${PROXY_CORE} nginx -p DIR -e DIR/error.log -c DIR/nginx.conf -g "daemon off; pid DIR/nginx.pid;"`,
     haproxy: `taskset -c ${PROXY_CORE} haproxy -db -f DIR/haproxy.cfg`,
     fastify: `taskset -c ${PROXY_CORE} node bench/proxies/fastify-proxy.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
     'http-proxy': `taskset -c ${PROXY_CORE} node bench/proxies/http-proxy.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
+    floor: `taskset -c ${PROXY_CORE} node bench/proxies/undici-floor.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
     origin: `taskset -c ${LOAD_CORE} nginx -p DIR … (1 worker; GET / 150 B, GET /1m 1 MiB, POST /upload)`,
   };
 }

@@ -8,7 +8,7 @@ import type { Tools } from './env.ts';
 import { nginxArgv, nginxPreamble } from './origin.ts';
 import { type Proc, startProcess, waitForPort } from './proc.ts';
 
-export const TARGETS = ['direct', 'gatewise', 'nginx', 'haproxy', 'fastify', 'http-proxy'] as const;
+export const TARGETS = ['direct', 'gatewise', 'nginx', 'haproxy', 'fastify', 'http-proxy', 'floor'] as const;
 export type TargetName = (typeof TARGETS)[number];
 export const PROXIES = TARGETS.filter((t) => t !== 'direct');
 
@@ -19,6 +19,7 @@ export const LABEL: Record<TargetName, string> = {
   haproxy: 'HAProxy',
   fastify: '@fastify/http-proxy',
   'http-proxy': 'http-proxy',
+  floor: 'node:http + undici (floor)',
 };
 
 export type Running = { name: TargetName; url: string; pid: number | null; dir: string; stop(graceMs?: number): Promise<void> };
@@ -41,12 +42,14 @@ export const SETUP: Record<TargetName, string> = {
   haproxy: '`nbthread 1`, `mode http`, `option http-keep-alive` (default `http-reuse safe`), no logging (HAProxy logs to syslog only, none configured)',
   fastify: 'bench/proxies/fastify-proxy.ts: Fastify 5 without logger + @fastify/http-proxy defaults (undici keep-alive pool), bodyLimit 2 MiB',
   'http-proxy': 'bench/proxies/http-proxy.ts: node:http server + http-proxy with `new http.Agent({ keepAlive: true, maxSockets: 256 })`',
+  floor: 'bench/proxies/undici-floor.ts: node:http server + undici `Pool.dispatch`, nothing else (no log, metrics, headers, retries): the floor of the stack gatewise is built on, not a usable proxy',
 };
 
 // The launcher users run (compile cache on), not src/main.ts directly.
 const MAIN = fileURLToPath(new URL('../../bin/gatewise.js', import.meta.url));
 const FASTIFY = fileURLToPath(new URL('../proxies/fastify-proxy.ts', import.meta.url));
 const HTTP_PROXY = fileURLToPath(new URL('../proxies/http-proxy.ts', import.meta.url));
+const FLOOR = fileURLToPath(new URL('../proxies/undici-floor.ts', import.meta.url));
 
 export async function startTarget(name: TargetName, o: StartTargetOptions): Promise<Running> {
   mkdirSync(o.dir, { recursive: true });
@@ -80,6 +83,9 @@ export async function startTarget(name: TargetName, o: StartTargetOptions): Prom
       break;
     case 'http-proxy':
       proc = startProcess(name, [node, HTTP_PROXY, '--listen', listen, '--upstream', o.originUrl], { core: o.core });
+      break;
+    case 'floor':
+      proc = startProcess(name, [node, FLOOR, '--listen', listen, '--upstream', o.originUrl], { core: o.core });
       break;
   }
   try {
