@@ -136,8 +136,10 @@ const CHECKS: Record<string, { title: string; check: (r: Run) => void }> = {
   dns: {
     title: 'dns: 502 dns_error while the resolver says SERVFAIL, 504 dns_timeout while it is silent, 200 from the new address after',
     check: (r) => {
-      // Every request sent once SERVFAIL is in force (a request at the very start of 2s may beat the switch).
-      for (const q of r.report.requests.filter((x) => x.sentMs >= 2050 && x.sentMs < 4000)) {
+      // Every request sent once SERVFAIL is in force. One sent in the first moments of 2s may
+      // beat the switch: the timeline's timer can fire late on a busy machine, and a lookup
+      // joins the gateway's re-resolution already in flight (it re-resolves every 1 ms here).
+      for (const q of r.report.requests.filter((x) => x.sentMs >= 2200 && x.sentMs < 4000)) {
         assert.equal(q.status, 502, `request at ${q.sentMs} ms\n${r.text}`);
       }
       for (const t of [2, 3]) assert.match(r.rows[t]!.text, /^dns_error×\d+/);

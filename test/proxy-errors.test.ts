@@ -165,6 +165,11 @@ describe('DNS resolver failures', () => {
   ] as [DnsMode, number, string][]) {
     test(`resolver ${mode} → ${status} ${type}`, async () => {
       dns.setMode(mode);
+      // The pool re-resolves its names as they expire (every 1 ms here), and a lookup joins
+      // the query in flight: wait until the server has been asked in the new mode, so no
+      // answer given before the switch can serve the request.
+      const asked = dns.queries;
+      for (let i = 0; i < 50 && dns.queries < asked + 2; i++) await new Promise((r) => setTimeout(r, 10));
       try {
         await expectExplained('/named', status, type, 'dns');
       } finally {

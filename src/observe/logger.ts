@@ -45,12 +45,15 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
 
   let accessDest: pino.DestinationStream;
   let raw = true;
+  let direct = false;
   if (overrides.accessStream) accessDest = overrides.accessStream;
   else if (log.access === 'off') accessDest = createWriteStream('/dev/null');
   else if (typeof log.access === 'object' && log.rotate) {
     const d = new RotatingFile({ file: log.access.file, ...log.rotate, onError: (err) => events.warn({ err }, 'access log rotation failed') });
     sinks.push(d);
     accessDest = d;
+    // Line by line: a batch would be checked against the rotation limits as one write.
+    direct = true;
   } else if (typeof log.access === 'object') {
     const d = pino.destination({ dest: log.access.file, sync: false, mkdir: true });
     sinks.push(d);
@@ -74,9 +77,13 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
 
   const access = pino({ ...base, level: 'info', messageKey: 'msg' }, accessDest);
   const events = pino(base, eventDest);
-  const batcher = raw ? new LineBatcher(accessDest) : null;
+  const batcher = raw && !direct ? new LineBatcher(accessDest) : null;
   const accessOutput: AccessOutput =
-    log.access === 'off' && !overrides.accessStream ? { kind: 'off' } : batcher ? { kind: 'raw', sink: batcher } : { kind: 'pino', log: access };
+    log.access === 'off' && !overrides.accessStream
+      ? { kind: 'off' }
+      : !raw
+        ? { kind: 'pino', log: access }
+        : { kind: 'raw', sink: batcher ?? accessDest };
   return {
     access,
     accessOutput,

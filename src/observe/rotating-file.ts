@@ -47,7 +47,7 @@ export class RotatingFile {
       if (due && this.moveAside(day < this.day ? isoDay(day) : isoSecond(this.now()))) existing = null;
     }
     this.size = existing?.size ?? 0;
-    // Line by line (no ACCESS_BATCHING): a batch in the buffer at a rotation would land in the next file.
+    // Written line by line, not in batches (logger.ts): a batch in the buffer at a rotation would land in the next file.
     this.boom = pino.destination({ dest: o.file, sync: false, mkdir: true, append: true });
     this.boom.on('error', (err: unknown) => o.onError?.(err));
     this.boom.on('ready', () => {

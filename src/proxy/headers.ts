@@ -121,6 +121,11 @@ export function upstreamRequestHead(req: IncomingMessage, name: string, policy: 
       else if (lower === 'upgrade') upgrade ??= value;
       continue;
     }
+    // The request's own framing and name are read whatever Connection lists: a client naming
+    // content-length there must not make its body vanish, or slip past the body limit.
+    if (lower === 'host') host ||= value;
+    else if (lower === 'content-length') contentLength ??= Number(value);
+    else if (lower === 'idempotency-key' && !connection?.has(lower)) idempotencyKey = true;
     if (connection?.has(lower) || lower === 'expect') continue;
     if (FORWARDING.has(lower)) {
       if (lower === 'via') via = via ? `${via}, ${value}` : value;
@@ -132,9 +137,6 @@ export function upstreamRequestHead(req: IncomingMessage, name: string, policy: 
       else fwd = fwd ? `${fwd}, ${value}` : value;
       continue;
     }
-    if (lower === 'host') host ||= value;
-    else if (lower === 'content-length') contentLength ??= Number(value);
-    else if (lower === 'idempotency-key') idempotencyKey = true;
     out.push(key, value);
   }
   // A client's own id is kept (it ties the gateway's log to the caller's), when it is sane.
