@@ -8,8 +8,8 @@ export type RawSink = { write(line: string): unknown };
 /**
  * Where access lines go. Pino's generic serializer (a key walk and a stringify per value)
  * cost a tenth of a request's CPU in the bench's profile, so when the destination takes raw
- * JSON the line is built here with one JSON.stringify, in the same shape pino writes
- * (level, time, fields, msg). pino-pretty needs pino's objects, so a terminal gets those.
+ * JSON the line is built here (accessJson), in the same shape pino writes (level, time,
+ * fields, msg). pino-pretty needs pino's objects, so a terminal gets those.
  */
 export type AccessOutput = { readonly kind: 'raw'; readonly sink: RawSink } | { readonly kind: 'pino'; readonly log: Logger } | { readonly kind: 'off' };
 

@@ -44,16 +44,19 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
   const sinks: { flush?: (cb: (err?: Error) => void) => void }[] = [];
 
   let accessDest: pino.DestinationStream;
-  let raw = true;
-  let direct = false;
+  // How request lines reach accessDest: built by the gateway and batched (the usual case),
+  // built by the gateway one by one, through pino (pino-pretty), or not at all.
+  let lines: 'batched' | 'one-by-one' | 'pino' | 'off' = 'batched';
   if (overrides.accessStream) accessDest = overrides.accessStream;
-  else if (log.access === 'off') accessDest = createWriteStream('/dev/null');
-  else if (typeof log.access === 'object' && log.rotate) {
+  else if (log.access === 'off') {
+    accessDest = createWriteStream('/dev/null');
+    lines = 'off';
+  } else if (typeof log.access === 'object' && log.rotate) {
     const d = new RotatingFile({ file: log.access.file, ...log.rotate, onError: (err) => events.warn({ err }, 'access log rotation failed') });
     sinks.push(d);
     accessDest = d;
-    // Line by line: a batch would be checked against the rotation limits as one write.
-    direct = true;
+    // A batch would be checked against the rotation limits as one write.
+    lines = 'one-by-one';
   } else if (typeof log.access === 'object') {
     const d = pino.destination({ dest: log.access.file, sync: false, mkdir: true });
     sinks.push(d);
@@ -62,7 +65,7 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
     const std = log.access === 'stdout' ? process.stdout : process.stderr;
     if (wantsPretty(log.format, std)) {
       accessDest = pretty({ colorize: true, sync: true, destination: std, ignore: 'time' });
-      raw = false;
+      lines = 'pino';
     } else {
       const d = pino.destination({ dest: log.access === 'stdout' ? 1 : 2, sync: false });
       sinks.push(d);
@@ -77,13 +80,9 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
 
   const access = pino({ ...base, level: 'info', messageKey: 'msg' }, accessDest);
   const events = pino(base, eventDest);
-  const batcher = raw && !direct ? new LineBatcher(accessDest) : null;
+  const batcher = lines === 'batched' ? new LineBatcher(accessDest) : null;
   const accessOutput: AccessOutput =
-    log.access === 'off' && !overrides.accessStream
-      ? { kind: 'off' }
-      : !raw
-        ? { kind: 'pino', log: access }
-        : { kind: 'raw', sink: batcher ?? accessDest };
+    lines === 'off' ? { kind: 'off' } : lines === 'pino' ? { kind: 'pino', log: access } : { kind: 'raw', sink: batcher ?? accessDest };
   return {
     access,
     accessOutput,
