@@ -35,11 +35,6 @@ const failed = (r: Report): RequestRecord[] => r.requests.filter((q) => q.code !
 const table = (r: Report): string => JSON.stringify(r.rows.map((row) => [row.t, row.sent, row['2xx']]));
 const errorOf = (q: RequestRecord): string | null => q.chain.find((m) => m.error !== null)?.error ?? null;
 
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? 0;
-}
-
 describe('absorbing upstream failures (lab/scenarios/protected)', { concurrency: false }, () => {
   test('offline: one of three endpoints killed under GETs → zero user-visible errors', { timeout: 30_000 }, async () => {
     const r = await run('offline');
@@ -85,7 +80,7 @@ describe('absorbing upstream failures (lab/scenarios/protected)', { concurrency:
     assert.ok(during.some((q) => q.latencyMs > 500), 'those requests waited for the origin');
   });
 
-  test('overload at 3× capacity: successes or fast 503s with a computed Retry-After; throughput ≥ 90% of capacity; origin queue bounded', { timeout: 30_000 }, async () => {
+  test('overload at 3× capacity: successes or fast 503s with a computed Retry-After; throughput ≥ 90% of capacity; the queue carries the 3 s wait; origin queue bounded', { timeout: 30_000 }, async () => {
     // The queue holds more than the scenario's 64 client connections: every request must be sent.
     const r = await run('overload', 1000);
     assert.equal(r.total.skipped, 0);
@@ -98,14 +93,16 @@ describe('absorbing upstream failures (lab/scenarios/protected)', { concurrency:
       assert.equal(errorOf(q), 'connection_limit_reached');
       assert.match(q.retryAfter ?? '', /^\d+$/, 'every 503 carries Retry-After');
     }
-    const p99 = percentile(
-      sheds.map((q) => q.latencyMs),
-      99,
-    );
-    assert.ok(p99 < 50, `p99 of the 503s is ${p99} ms`);
+    // A request is queued only when its slot should come within queue_timeout: nearly every
+    // 503 is immediate; the few that waited are those whose slot slipped past it.
+    const fast = sheds.filter((q) => q.latencyMs < 50).length;
+    assert.ok(fast >= 0.98 * sheds.length, `${sheds.length - fast} of ${sheds.length} 503s took 50 ms or more`);
     assert.ok(r.total['2xx'] / seconds >= 0.9 * capacity, `throughput ${r.total['2xx'] / seconds}/s of ${capacity}/s`);
-    // When the burst ends, the queue (what the origin serves in about 2 s) is served, not refused.
-    assert.ok(r.total['2xx'] >= 0.9 * capacity * seconds + 100, `${r.total['2xx']} successes: the queue did not carry past the burst`);
+    // When the burst ends, the queue (what the origin serves within the 3 s queue_timeout) is
+    // served, not refused: the origin works on for most of those 3 s.
+    assert.ok(r.total['2xx'] >= 0.9 * capacity * (seconds + 2.5), `${r.total['2xx']} successes: the queue did not carry past the burst`);
+    const lastServed = Math.max(...r.requests.filter((q) => q.status === 200).map((q) => q.sentMs + q.latencyMs));
+    assert.ok(lastServed - r.load.durationMs >= 2500, `the last success came ${Math.round(lastServed - r.load.durationMs)} ms after the burst: the queue held less than the 3 s wait`);
     const origin = r.origins.app!;
     assert.equal(origin.rejected, 0, 'the origin never had to reset a request');
     assert.ok(origin.peakQueue <= 4, `origin queue peaked at ${origin.peakQueue}`);

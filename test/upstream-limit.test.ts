@@ -110,22 +110,50 @@ describe('ConcurrencyLimiter', () => {
     }
     const held = [l.tryAcquire()!, l.tryAcquire()!];
     const queued: Promise<Permit>[] = [];
-    for (let i = 0; i < 21; i++) queued.push(l.acquire());
-    assert.equal(l.queued, 21, 'the last one had 20 ahead × 50 ms = 1000 ms: still within the wait');
+    for (let i = 0; i < 20; i++) queued.push(l.acquire());
+    assert.equal(l.queued, 20, 'the 20th is admitted: its slot comes at worst 20 × 50 ms = 1000 ms from now');
     const late = l.acquire();
     late.catch(() => {});
     const s = await Promise.race([shedOf(late), sleep(100).then(() => assert.fail('not shed at once: it waits in the queue'))]);
     assert.equal(s.reason, 'queue_full');
-    assert.match(s.message, /upstream "php" is at its limit of 2 requests in flight and the 21 requests in its queue take longer than 1000 ms/);
-    assert.equal(l.queued, 21, 'the queue is untouched');
+    assert.match(s.message, /upstream "php" is at its limit of 2 requests in flight and a request queued behind the 20 waiting would get its slot only after about 1050 ms, longer than the 1000 ms a wait may last/);
+    assert.equal(l.queued, 20, 'the queue is untouched');
     // As the queue drains, newcomers are admitted to it again.
     for (const p of held) p.release();
     (await queued[0]!).release();
-    assert.equal(l.queued, 18);
+    assert.equal(l.queued, 17);
     const again = l.acquire();
-    assert.equal(l.queued, 19);
+    assert.equal(l.queued, 18);
     l.close();
     for (const p of [...queued, again]) p.catch(() => {});
+  });
+
+  test('uneven hold times make the queue admit fewer: the estimate counts how far holds stray', async () => {
+    const admitted = async (holds: number[]) => {
+      let now = 0;
+      const l = new ConcurrencyLimiter({ limit: 2, queue: 100, queueTimeoutMs: 1000 }, { now: () => now });
+      for (const h of holds) {
+        const p = l.tryAcquire()!;
+        now += h;
+        p.release();
+      }
+      const held = [l.tryAcquire()!, l.tryAcquire()!];
+      const waits: Promise<Permit>[] = [];
+      for (let i = 0; i < 40; i++) {
+        const w = l.acquire();
+        w.catch(() => {});
+        waits.push(w);
+      }
+      const n = l.queued;
+      l.close();
+      for (const p of held) p.release();
+      return n;
+    };
+    // Both average 100 ms a hold; the second strays ±40 ms.
+    const steady = await admitted(Array.from({ length: 60 }, () => 100));
+    const uneven = await admitted(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? 60 : 140)));
+    assert.equal(steady, 20);
+    assert.ok(uneven < 17 && uneven > 10, `uneven holds admitted ${uneven}`);
   });
 
   test('a caller that gives up leaves the queue; the next in line still gets the slot', async () => {

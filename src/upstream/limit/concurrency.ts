@@ -114,6 +114,8 @@ export class ConcurrencyLimiter {
   private lastDeparture = 0;
   /** How long a permit is held (admission to release), smoothed; -1 before the first release. */
   private holdMs = -1;
+  /** How far a hold strays from holdMs, smoothed (as TCP's RTT variance): the estimate's error. */
+  private holdDevMs = 0;
   private readonly shedListeners = new Listeners<[reason: ShedReason, retryAfterSeconds: number]>();
 
   constructor(opts: ConcurrencyOptions, deps: ConcurrencyDeps = {}) {
@@ -166,9 +168,9 @@ export class ConcurrencyLimiter {
     const p = this.tryAcquire();
     if (p !== null) return Promise.resolve(p);
     if (this.waiting >= this.queueMax) return Promise.reject(this.shed('queue_full'));
-    // The requests already waiting alone take longer than a wait may last: this one would
-    // only wait to be shed (HAProxy's backend queue makes it wait the whole `timeout queue`).
-    if (this.aheadMs() > this.queueTimeoutMs) return Promise.reject(this.shed('queue_full', true));
+    // This one would get its slot only after a wait may last: it would only wait to be shed
+    // (HAProxy's backend queue makes it wait the whole `timeout queue`).
+    if (this.expectedWaitMs() > this.queueTimeoutMs) return Promise.reject(this.shed('queue_full', true));
     return new Promise<Permit>((resolve, reject) => {
       const w: Waiter = { resolve, reject, deadline: this.now() + this.queueTimeoutMs, signal: signal ?? null, onAbort: null, done: false };
       if (signal) {
@@ -187,13 +189,16 @@ export class ConcurrencyLimiter {
   }
 
   /**
-   * How long the requests waiting now take to get their slots, at the usual hold time per
-   * slot; 0 before any permit was released. Counts only those ahead, so it errs on admitting.
+   * How long a newcomer would wait for its slot, at worst: the requests waiting now and
+   * itself, one slot freed every (hold time + its usual deviation) ÷ limit, as if those in
+   * flight had just begun; 0 before any permit was released. A request is queued only if
+   * this is within queueTimeoutMs, so the queue holds what the endpoint serves in time and a
+   * wait seldom ends in a shed.
    */
-  aheadMs(): number {
+  expectedWaitMs(): number {
     const limit = this.limit;
     if (this.holdMs < 0 || limit <= 0) return 0;
-    return (this.waiting * this.holdMs) / limit;
+    return ((this.waiting + 1) * (this.holdMs + this.holdDevMs)) / limit;
   }
 
   /** Departures per second, as measured: how fast the queue drains now. */
@@ -236,7 +241,11 @@ export class ConcurrencyLimiter {
     this.departures = this.departures * Math.exp(-(now - this.lastDeparture) / this.tau) + 1;
     this.lastDeparture = now;
     const held = now - p.start;
-    this.holdMs = this.holdMs < 0 ? held : this.holdMs + (held - this.holdMs) * HOLD_EWMA;
+    if (this.holdMs < 0) this.holdMs = held;
+    else {
+      this.holdDevMs += (Math.abs(held - this.holdMs) - this.holdDevMs) * HOLD_EWMA;
+      this.holdMs += (held - this.holdMs) * HOLD_EWMA;
+    }
     if (this.adaptive !== null) this.adaptive.onSample(latencyMs ?? now - p.start, dropped, inflight);
     if (this.waiting > 0) this.drain(now);
   }
@@ -324,7 +333,7 @@ export class ConcurrencyLimiter {
       reason === 'queue_timeout'
         ? `${this.name} is at its limit of ${limit} requests in flight: waited ${this.queueTimeoutMs} ms in the queue without a slot`
         : slow
-          ? `${this.name} is at its limit of ${limit} requests in flight and the ${this.waiting} requests in its queue take longer than ${this.queueTimeoutMs} ms to get a slot`
+          ? `${this.name} is at its limit of ${limit} requests in flight and a request queued behind the ${this.waiting} waiting would get its slot only after about ${Math.round(this.expectedWaitMs())} ms, longer than the ${this.queueTimeoutMs} ms a wait may last`
           : `${this.name} is at its limit of ${limit} requests in flight and ${this.queueMax === 0 ? 'has no queue' : `its queue of ${this.queueMax} is full`}`;
     this.shedListeners.emit(reason, retryAfter);
     return new Shed(reason, retryAfter, message);
