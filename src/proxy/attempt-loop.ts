@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Route } from '../config/schema.ts';
 import { classifyClientError } from '../errors/classify.ts';
-import type { ProxyError } from '../errors/proxy-error.ts';
+import { ProxyError } from '../errors/proxy-error.ts';
 import { type AttemptEndEvent, channels, publishMasked } from '../observe/events.ts';
 import { upstreamPath } from '../routing/router.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
@@ -27,6 +27,10 @@ export type LoopInput = {
   readonly proxyStatusMember: string;
   /** Tells the pipeline which try is running, so it can abort it. */
   readonly track: (a: Attempt) => void;
+  /** Ends the request with this error: cancels the loop and aborts the running try. */
+  readonly stop: (reason: ProxyError) => void;
+  /** limits.max_request_body_bytes, for bodies of unknown length (Content-Length is checked before). */
+  readonly maxBodyBytes: number | null;
 };
 
 /**
@@ -63,12 +67,13 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
   const { ctx, route, pool, head, cancel } = input;
   const { req } = ctx;
   const method = req.method ?? 'GET';
-  let body = bodyWithoutReading(req, head.contentLength, head.chunked, pool.config.retry.bufferBodyBytes);
+  const maxBytes = input.maxBodyBytes;
+  let body = bodyWithoutReading(req, head, pool.config.retry.bufferBodyBytes, maxBytes, input.stop);
   if (body === null) {
     try {
-      body = await bufferBody(req);
+      body = await bufferBody(req, maxBytes);
     } catch (err) {
-      throw classifyClientError(err);
+      throw err instanceof ProxyError ? err : classifyClientError(err);
     }
   }
   const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && head.idempotencyKey);

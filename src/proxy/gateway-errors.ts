@@ -86,11 +86,15 @@ export function totalTimeout(route: Route): ProxyError {
   });
 }
 
-export function bodyTooLarge(length: number, limit: number): ProxyError {
+/** `announced`: the body's length as announced (Content-Length), or `read` so far of a chunked body. */
+export function bodyTooLarge(size: { announced: number } | { read: number }, limit: number): ProxyError {
   return new ProxyError({
     type: 'http_request_error',
     detail: 'request_body_too_large',
-    message: `the request body of ${length} bytes is over limits.max_request_body_bytes (${limit})`,
+    message:
+      'announced' in size
+        ? `the request body of ${size.announced} bytes is over limits.max_request_body_bytes (${limit})`
+        : `the chunked request body passed limits.max_request_body_bytes (${limit}): ${size.read} bytes read when it was stopped`,
     source: 'downstream',
     origin: 'remote',
     stage: 'request',

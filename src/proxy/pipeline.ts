@@ -140,6 +140,8 @@ export class Pipeline {
         track: (a) => {
           current = a;
         },
+        stop,
+        maxBodyBytes: this.deps.config.limits.maxRequestBodyBytes,
       });
     } catch (err) {
       failToProxy(ctx, err instanceof ProxyError ? err : classifyInternalError(err, 'the attempt loop'), this.fail);
@@ -203,7 +205,7 @@ export class Pipeline {
   private requestFilter(head: UpstreamRequestHead): ProxyError | null {
     const limit = this.deps.config.limits.maxRequestBodyBytes;
     const length = head.contentLength ?? 0;
-    if (limit !== null && length > limit) return bodyTooLarge(length, limit);
+    if (limit !== null && length > limit) return bodyTooLarge({ announced: length }, limit);
     if (head.loop) {
       return new ProxyError({
         type: 'proxy_loop_detected',
