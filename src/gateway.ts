@@ -97,7 +97,7 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
       await Promise.all([...pools.values()].map((p) => p.destroy()));
       await observed;
       loggers.events.info({ abandoned }, 'gatewise stopped');
-      await loggers.flush();
+      await loggers.close();
     })();
     return stopping;
   };

@@ -115,3 +115,38 @@ test('lines are batched into one write, and flush sends what is left', async () 
   b.write(big);
   assert.equal(writes.length, 3);
 });
+
+test('a process that dies of an uncaught error still writes the access lines it batched', async () => {
+  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'gatewise-crash-'));
+  try {
+    const file = join(dir, 'access.log');
+    const src = new URL('../src/', import.meta.url).href;
+    // A gateway's loggers writing to a file, 200 lines in the batch, then an error nobody catches.
+    const script = join(dir, 'crash.ts');
+    writeFileSync(
+      script,
+      `import { parseConfigText } from '${src}config/load.ts';
+import { createLoggers } from '${src}observe/logger.ts';
+const { config } = parseConfigText('upstreams: { app: { endpoints: [http://127.0.0.1:3000] } }\\nroutes: [{ upstream: app }]\\nlog: { access: ${JSON.stringify(file)} }\\n', 'gw.yaml');
+const { accessOutput } = createLoggers(config.log);
+if (accessOutput.kind !== 'raw') throw new Error('expected raw access lines, got ' + accessOutput.kind);
+setTimeout(() => {
+  for (let i = 0; i < 200; i++) accessOutput.sink.write(JSON.stringify({ i }) + '\\n');
+  throw new Error('boom');
+}, 100);
+`,
+    );
+    const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 10_000 });
+    assert.notEqual(r.status, 0, 'the process died');
+    assert.match(r.stderr, /boom/);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 200);
+    assert.deepEqual(JSON.parse(lines[199]!), { i: 199 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

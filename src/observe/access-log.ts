@@ -17,8 +17,8 @@ export type AccessOutput = { readonly kind: 'raw'; readonly sink: RawSink } | { 
  * Access lines leave in batches of up to 32 KiB, at most 50 ms after they were logged (as
  * nginx's `access_log … buffer=32k flush=…`). Each write of an asynchronous destination
  * is a trip through libuv's thread pool, about 40 µs of CPU on the bench's machine: a
- * write per line cost more than a tenth of a proxied request. A stop flushes what is left;
- * a crash would lose at most those 50 ms.
+ * write per line cost more than a tenth of a proxied request. A stop flushes what is left,
+ * and the process's exit, however it comes, writes what is left synchronously (logger.ts).
  */
 export class LineBatcher implements RawSink {
   static readonly MAX_BYTES = 32 * 1024;

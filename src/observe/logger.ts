@@ -13,9 +13,32 @@ export type Loggers = {
   readonly accessOutput: AccessOutput;
   /** Gateway events: start, stop, configuration, internal errors. */
   readonly events: Logger;
-  /** Flushes buffered lines (on stop). */
+  /** Flushes buffered lines. */
   flush(): Promise<void>;
+  /** Flushes buffered lines and stops guarding them at exit (on stop). */
+  close(): Promise<void>;
 };
+
+type Sink = { flush?: (cb: (err?: Error) => void) => void; flushSync?: () => void };
+
+/**
+ * What each live set of loggers must still write when the process exits, however it exits
+ * (an uncaught error included): one 'exit' listener for all of them, so gateways started and
+ * stopped in one process do not pile up listeners.
+ */
+const atExit = new Set<() => void>();
+let exitHooked = false;
+
+function guardAtExit(lastWrite: () => void): () => void {
+  atExit.add(lastWrite);
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', () => {
+      for (const f of atExit) f();
+    });
+  }
+  return () => atExit.delete(lastWrite);
+}
 
 type Pretty = typeof import('pino-pretty');
 
@@ -41,7 +64,7 @@ export type LoggerOverrides = {
  */
 export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {}): Loggers {
   const base = { base: null, timestamp: pino.stdTimeFunctions.isoTime, level: log.level } as const;
-  const sinks: { flush?: (cb: (err?: Error) => void) => void }[] = [];
+  const sinks: Sink[] = [];
 
   let accessDest: pino.DestinationStream;
   // How request lines reach accessDest: built by the gateway and batched (the usual case),
@@ -83,26 +106,42 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
   const batcher = lines === 'batched' ? new LineBatcher(accessDest) : null;
   const accessOutput: AccessOutput =
     lines === 'off' ? { kind: 'off' } : lines === 'pino' ? { kind: 'pino', log: access } : { kind: 'raw', sink: batcher ?? accessDest };
+  // On 'exit' only synchronous work runs: the batch is handed over and written at once.
+  const unguard = guardAtExit(() => {
+    batcher?.flush();
+    for (const s of sinks) {
+      try {
+        s.flushSync?.();
+      } catch {
+        // Not open yet, or already closed: nothing of ours to write.
+      }
+    }
+  });
+  const flush = (): Promise<void> => {
+    batcher?.flush();
+    return Promise.all(
+      sinks.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (!s.flush) resolve();
+            else
+              try {
+                s.flush(() => resolve());
+              } catch {
+                resolve();
+              }
+          }),
+      ),
+    ).then(() => undefined);
+  };
   return {
     access,
     accessOutput,
     events,
-    flush: () => {
-      batcher?.flush();
-      return Promise.all(
-        sinks.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              if (!s.flush) resolve();
-              else
-                try {
-                  s.flush(() => resolve());
-                } catch {
-                  resolve();
-                }
-            }),
-        ),
-      ).then(() => undefined);
+    flush,
+    close: () => {
+      unguard();
+      return flush();
     },
   };
 }

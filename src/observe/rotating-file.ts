@@ -71,6 +71,11 @@ export class RotatingFile {
     else this.boom.flush(cb);
   }
 
+  /** Writes what is pending before this call returns; for the process's last moment. */
+  flushSync(): void {
+    if (!this.opening) this.boom.flushSync();
+  }
+
   end(): void {
     if (this.opening) this.boom.once('ready', () => this.boom.end());
     else this.boom.end();
