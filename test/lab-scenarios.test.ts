@@ -139,8 +139,11 @@ const CHECKS: Record<string, { title: string; check: (r: Run) => void }> = {
       // Every request sent once SERVFAIL is in force. One sent in the first moments of 2s may
       // beat the switch: the timeline's timer can fire late on a busy machine, and a lookup
       // joins the gateway's re-resolution already in flight (it re-resolves every 1 ms here).
+      // On a busy machine the lab's DNS server (in the load generator's process) can answer
+      // after the gateway's 300 ms query timeout: that lookup is then rightly a dns_timeout.
+      const queryTimedOut = (q: RequestRecord) => q.status === 504 && errorOf(q) === 'dns_timeout' && q.latencyMs >= 300;
       for (const q of r.report.requests.filter((x) => x.sentMs >= 2200 && x.sentMs < 4000)) {
-        assert.equal(q.status, 502, `request at ${q.sentMs} ms\n${r.text}`);
+        assert.ok(q.status === 502 || queryTimedOut(q), `request at ${q.sentMs} ms\n${r.text}`);
       }
       for (const t of [2, 3]) assert.match(r.rows[t]!.text, /^dns_error×\d+/);
       assert.ok(r.rows[4]!['504'] > 0, r.text);
@@ -148,7 +151,7 @@ const CHECKS: Record<string, { title: string; check: (r: Run) => void }> = {
       for (const t of [0, 1, 6, 7]) assert.equal(r.rows[t]!['2xx'], r.rows[t]!.sent, `second ${t}\n${r.text}`);
       // A request sent just as the resolver goes silent may share a query begun under SERVFAIL.
       const expected = (q: RequestRecord): string[] => (q.sentMs < 4000 ? ['dns_error'] : q.sentMs < 4300 ? ['dns_error', 'dns_timeout'] : ['dns_timeout']);
-      assert.ok(failures(r).every((q) => expected(q).includes(errorOf(q) ?? '')), r.text);
+      assert.ok(failures(r).every((q) => expected(q).includes(errorOf(q) ?? '') || queryTimedOut(q)), r.text);
       assert.ok(secondsWithErrors(r).every((t) => t >= 2 && t <= 5), r.text);
     },
   },

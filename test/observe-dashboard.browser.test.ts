@@ -83,7 +83,11 @@ test('the dashboard turns a killed origin red and lists the failure with its cau
     assert.match(text, /refused|connection_refused/);
     assert.match(text, cause === 'connection_refused' ? new RegExp(`gateway → ${api.host}:${api.port}`) : /gateway → (upstream api|127\.0\.0\.1:\d+)/);
     const id = await row.getAttribute('data-request-id');
-    assert.ok(load.seen.some((s) => s.requestId === id && s.errorType === cause), 'the row names a request the client saw fail');
+    // The dashboard hears of a failure as the gateway answers it, which can be before the
+    // client has read that answer: give the client a moment to record it.
+    const clientSaw = () => load.seen.some((s) => s.requestId === id && s.errorType === cause);
+    for (let i = 0; i < 40 && !clientSaw(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(clientSaw(), 'the row names a request the client saw fail');
 
     // The synthetic check answers "everyone": the origin fails directly too.
     await page.locator('[data-check="api"][data-verdict="down"]').waitFor({ timeout: 10_000 });

@@ -122,3 +122,24 @@ routes: [{ path: /, upstream: app }]
     await big.stop();
   }
 });
+
+test('a client still sending its body when the total timeout passes gets 408, and the origin never sees the request', async () => {
+  const slow = await startTestGateway(`
+listen: 127.0.0.1:0
+upstreams: { app: { endpoints: ["${`http://127.0.0.1:${(origin.address() as AddressInfo).port}`}"] } }
+routes: [{ path: /, upstream: app, timeouts: { total: 300ms } }]
+`);
+  try {
+    const before = { ...seen };
+    const t0 = performance.now();
+    // 5 of the 10 bytes announced, then nothing: the client's own request_timeout is 60 s.
+    const r = await exchange(Number(new URL(slow.url).port), Buffer.from('POST / HTTP/1.1\r\nHost: lab.test\r\nContent-Length: 10\r\n\r\nhello'));
+    const ms = performance.now() - t0;
+    assert.equal(r.status, 408, r.head);
+    assert.match(r.head, /proxy-status: .*error=http_request_error; details="client_body_timeout"/i);
+    assert.ok(ms >= 290 && ms < 2000, `answered after ${Math.round(ms)} ms`);
+    assert.deepEqual(seen, before, 'the origin received nothing');
+  } finally {
+    await slow.stop();
+  }
+});

@@ -10,7 +10,7 @@ import { Shed } from '../upstream/limit/concurrency.ts';
 import type { EndpointState, UpstreamPool } from '../upstream/pool.ts';
 import { Attempt } from './attempt.ts';
 import { delayMs } from './backoff.ts';
-import { noEndpoint, shed } from './gateway-errors.ts';
+import { clientBodyTimeout, noEndpoint, shed } from './gateway-errors.ts';
 import type { UpstreamRequestHead } from './headers.ts';
 import { bodyForAttempt, bodyWithoutReading, bufferBody, replayable } from './request-body.ts';
 import type { Cancel } from './cancel.ts';
@@ -71,11 +71,14 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
   let body = bodyWithoutReading(req, head, pool.config.retry.bufferBodyBytes, maxBytes, input.stop);
   if (body === null) {
     try {
-      body = await bufferBody(req, maxBytes);
+      // A client still sending when the total deadline passes is the client's delay: 408.
+      const error = (n: number) => (cancel.reason?.detail === 'total_timeout' ? clientBodyTimeout(route, n) : cancel.reason);
+      body = await bufferBody(req, maxBytes, { signal: cancel.signal, error });
     } catch (err) {
       throw err instanceof ProxyError ? err : classifyClientError(err);
     }
   }
+  if (cancel.reason) throw cancel.reason;
   const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && head.idempotencyKey);
   const path = upstreamPath(route, req.url ?? '/');
   const maxTries = pool.config.retry.tries;

@@ -86,6 +86,20 @@ export function totalTimeout(route: Route): ProxyError {
   });
 }
 
+/** The client was still sending the body the gateway reads before the first try when the total deadline passed. */
+export function clientBodyTimeout(route: Route, readBytes: number): ProxyError {
+  return new ProxyError({
+    type: 'http_request_error',
+    detail: 'client_body_timeout',
+    message: `the client had sent ${readBytes} bytes of its request body when the total timeout of ${route.timeouts.totalMs} ms (route "${route.name}") passed; the request never reached the origin`,
+    source: 'downstream',
+    origin: 'remote',
+    stage: 'request',
+    retry: 'no',
+    status: 408,
+  });
+}
+
 /** `announced`: the body's length as announced (Content-Length), or `read` so far of a chunked body. */
 export function bodyTooLarge(size: { announced: number } | { read: number }, limit: number): ProxyError {
   return new ProxyError({

@@ -36,11 +36,15 @@ export function bodyWithoutReading(
   return null;
 }
 
+/** Ends a body read early: when `signal` aborts, the read rejects with `error(bytes read so far)`. */
+export type BodyStop = { readonly signal: AbortSignal; readonly error: (readBytes: number) => unknown };
+
 /**
  * The whole body, read into memory; past `maxBytes` it stops reading (the client is
- * answered 413 and the connection closed, the rest never read) and rejects.
+ * answered 413 and the connection closed, the rest never read) and rejects, as it does
+ * when `stop` aborts (the total deadline passed, the client left).
  */
-export function bufferBody(req: IncomingMessage, maxBytes: number | null): Promise<RequestBody> {
+export function bufferBody(req: IncomingMessage, maxBytes: number | null, stop?: BodyStop): Promise<RequestBody> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -49,9 +53,16 @@ export function bufferBody(req: IncomingMessage, maxBytes: number | null): Promi
       req.off('end', onEnd);
       req.off('error', done);
       req.off('close', onClose);
+      stop?.signal.removeEventListener('abort', onStop);
       if (err) reject(err);
       else resolve(body!);
     };
+    const onStop = () => {
+      req.pause();
+      done(stop!.error(n));
+    };
+    if (stop?.signal.aborted) return onStop();
+    stop?.signal.addEventListener('abort', onStop, { once: true });
     const onData = (c: Buffer) => {
       n += c.length;
       if (maxBytes !== null && n > maxBytes) {
