@@ -232,6 +232,26 @@ describe('resets and cuts', () => {
     assert.ok(idle >= 180 && idle < 600, `closed after ${idle} ms idle`);
   });
 
+  test('close-idle: a connection kept alive for many requests leaves no listener behind per request', async () => {
+    const o = await origin({ fault: 'close-idle', idleMs: 1000 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const a = agent({ connections: 1 });
+      for (let i = 0; i < 30; i++) {
+        const seen = await viaUndici(o.url, { dispatcher: a });
+        assert.equal(seen.status, 200);
+      }
+      assert.equal(o.stats.connections, 1, 'all 30 on one connection');
+      // Warnings are emitted on the next tick.
+      await sleep(10);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+  });
+
   test('close-idle announce: Keep-Alive: timeout=N in seconds, rounded up', async () => {
     const o = await origin({ fault: 'close-idle', idleMs: 200, announce: true });
     const raw = await rawExchange({ port: o.port, send: httpRequest() });

@@ -5,11 +5,14 @@ import type { Socket } from 'node:net';
 
 export class Timers {
   #live = new Set<NodeJS.Timeout>();
+  /** For a timer tied to a socket: takes its 'close' listener off again (a kept-alive socket re-arms many times). */
+  #untie = new Map<NodeJS.Timeout, () => void>();
 
   after(ms: number, fn: () => void, socket?: Socket): NodeJS.Timeout {
     const t = setTimeout(() => {
       this.#live.delete(t);
-      socket?.off('close', stop);
+      this.#untie.get(t)?.();
+      this.#untie.delete(t);
       fn();
     }, ms);
     const stop = () => this.cancel(t);
@@ -25,17 +28,24 @@ export class Timers {
     if (t === undefined) return;
     clearTimeout(t);
     this.#live.delete(t);
+    this.#untie.get(t)?.();
+    this.#untie.delete(t);
   }
 
   clear(): void {
     for (const t of this.#live) clearTimeout(t);
     this.#live.clear();
+    for (const untie of this.#untie.values()) untie();
+    this.#untie.clear();
   }
 
   #track(t: NodeJS.Timeout, socket: Socket | undefined, stop: () => void): NodeJS.Timeout {
     t.unref();
     this.#live.add(t);
-    socket?.once('close', stop);
+    if (socket) {
+      socket.once('close', stop);
+      this.#untie.set(t, () => socket.off('close', stop));
+    }
     return t;
   }
 }
