@@ -2,7 +2,8 @@
 // clients, trusted proxies, and a graceful stop of a real process.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type EchoBody, type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
 import { header, send } from './helpers/client.ts';
@@ -95,6 +96,30 @@ routes:
     assert.equal(line.status, 101);
     assert.equal(line.upstreamStatus, 101);
     assert.ok((line.bytes as number) >= 'ping-through-the-tunnel'.length, 'bytes from the origin are counted');
+  });
+
+  test('an origin that answers an upgrade without switching protocols: 502 http_upgrade_failed, its status in the log', { timeout: 15_000 }, async () => {
+    // A plain HTTP server that has no WebSocket endpoint: it answers the upgrade with a 200.
+    const plain = createServer((_req, res) => res.end('no websocket here'));
+    plain.on('upgrade', (_req, socket: Socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 17\r\nconnection: close\r\n\r\nno websocket here'));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const port = (plain.address() as AddressInfo).port;
+    const g = await startTestGateway(`
+name: gw-ws2
+upstreams: { app: { endpoints: ["http://127.0.0.1:${port}"] } }
+routes: [{ path: /, upstream: app }]
+`);
+    try {
+      const got = await raw(g.url, 'GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Request-Id: ws-200\r\n\r\n', /\r\n\r\n[\s\S]+/);
+      assert.match(got, /^HTTP\/1\.1 502 /);
+      assert.match(got, /proxy-status: gw-ws2; error=http_upgrade_failed; details="upstream_refused_upgrade"/);
+      const line = await g.logFor('ws-200');
+      assert.equal(line.status, 502);
+      assert.equal(line.upstreamStatus, 200);
+    } finally {
+      await g.stop(100);
+      plain.close();
+    }
   });
 
   test('an upgrade to a stopped origin gets an explained 502', async () => {

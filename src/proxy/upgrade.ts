@@ -97,33 +97,54 @@ export class Tunnel implements Dispatcher.DispatchHandler {
     this.resolve(closed);
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number): void {
-    // undici treats any answer but 101 to an upgrade request as an error; this keeps the status for the log.
+  /**
+   * Any answer but 101: undici hands an upgrade request's other answers over as an ordinary
+   * response, which would never open the tunnel. The tunnel fails here, with the status in
+   * the log, and the answer's body is not read.
+   */
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     this.input.ctx.upstreamStatus = statusCode;
+    const e = this.refused(null);
+    this.reject(e);
+    controller.abort(e);
+  }
+
+  onResponseData(): void {}
+
+  onResponseEnd(): void {
+    this.reject(this.refused(null));
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    const { endpoint, timeouts } = this.input;
-    const hop = { pool: endpoint.pool, endpoint: endpoint.address, attempt: 1, reused: this.facts.reused };
-    const e = classifyUpstreamError(err, { progress: this.sent ? 'sent' : 'connecting', hop, limits: timeouts });
+    const { timeouts } = this.input;
+    const e = classifyUpstreamError(err, { progress: this.sent ? 'sent' : 'connecting', hop: this.hop(), limits: timeouts });
     if (e.type === 'connection_terminated' || e.type === 'http_response_incomplete' || e.type === 'http_protocol_error') {
       if ((err as { message?: string }).message === 'bad upgrade' || this.input.ctx.upstreamStatus !== null) {
-        this.reject(
-          new ProxyError({
-            type: 'http_upgrade_failed',
-            detail: 'upstream_refused_upgrade',
-            message: `${endpoint.address} did not switch protocols to ${this.input.protocol}`,
-            source: 'upstream',
-            origin: 'remote',
-            stage: 'headers',
-            retry: 'no',
-            hop,
-            cause: err,
-          }),
-        );
+        this.reject(this.refused(err));
         return;
       }
     }
     this.reject(e);
+  }
+
+  private hop() {
+    const { endpoint } = this.input;
+    return { pool: endpoint.pool, endpoint: endpoint.address, attempt: 1, reused: this.facts.reused };
+  }
+
+  private refused(cause: unknown): ProxyError {
+    const { endpoint, protocol, ctx } = this.input;
+    const answered = ctx.upstreamStatus !== null && ctx.upstreamStatus !== 101 ? ` (it answered ${ctx.upstreamStatus})` : '';
+    return new ProxyError({
+      type: 'http_upgrade_failed',
+      detail: 'upstream_refused_upgrade',
+      message: `${endpoint.address} did not switch protocols to ${protocol}${answered}`,
+      source: 'upstream',
+      origin: 'remote',
+      stage: 'headers',
+      retry: 'no',
+      hop: this.hop(),
+      ...(cause ? { cause } : {}),
+    });
   }
 }
