@@ -2,16 +2,21 @@
 // origin on loopback, asserted from the client's side: status, Proxy-Status, the page,
 // and the access-log line.
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
 import { parseProxyStatus } from '../src/errors/proxy-status.ts';
 import { type DnsMode, startDnsServer } from '../src/lab/dns-server.ts';
 import { type EchoBody, type FaultOptions, type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
+import { loadTlsFixture, TLS_CERT_PATH } from '../src/lab/tls-fixture.ts';
 import { type ClientResult, header, send } from './helpers/client.ts';
 import { type TestGateway, startTestGateway } from './helpers/start-gateway.ts';
 
 const origins: Record<string, RunningOrigin> = {};
 let gw: TestGateway;
 let dns: Awaited<ReturnType<typeof startDnsServer>>;
+/** A TLS origin that demands a client certificate the gateway does not have: it ends the handshake with an alert. */
+let mtls: tls.Server;
 
 const FAULTS: Record<string, FaultOptions> = {
   healthy: { fault: 'healthy' },
@@ -32,6 +37,10 @@ const FAULTS: Record<string, FaultOptions> = {
 before(async () => {
   for (const [k, f] of Object.entries(FAULTS)) origins[k] = await startOrigin(f);
   dns = await startDnsServer({ records: { 'app.lab.test': ['127.0.0.1'] }, ttl: 1 });
+  // TLS 1.2, so the refusal comes in the handshake (TLS 1.3 sends it after the client's first flight).
+  mtls = tls.createServer({ ...loadTlsFixture(), requestCert: true, rejectUnauthorized: true, maxVersion: 'TLSv1.2' }, (s) => s.end());
+  mtls.on('tlsClientError', () => {});
+  await new Promise<void>((r) => mtls.listen(0, '127.0.0.1', r));
   const ups = Object.entries(origins)
     .map(([k, o]) => `  ${k}: { endpoints: ["${o.url}"] }`)
     .join('\n');
@@ -51,17 +60,22 @@ ${ups}
     keep_alive: { idle: 1ms }
     dns: { min_ttl: 1ms, max_ttl: 1ms, stale: 1ms }
   cleartext: { endpoints: ["https://127.0.0.1:${origins.healthy!.port}"] }
+  mtls:
+    endpoints: ["https://127.0.0.1:${(mtls.address() as AddressInfo).port}"]
+    tls: { ca: ${TLS_CERT_PATH}, servername: localhost }
 routes:
 ${routes}
   - { path: /unresolvable, upstream: unresolvable }
   - { path: /named, upstream: named }
   - { path: /cleartext, upstream: cleartext }
+  - { path: /mtls, upstream: mtls }
 `);
 });
 
 after(async () => {
   await gw?.stop(100);
   await dns?.close();
+  mtls?.close();
   await Promise.all(Object.values(origins).map((o) => o.close()));
 });
 
@@ -156,6 +170,13 @@ describe('failures before the response: explained 5xx', () => {
   test('TLS spoken to a cleartext port → 502 tls_protocol_error', () => expectExplained('/cleartext', 502, 'tls_protocol_error', 'tls'));
   test('TLS origin with a bad certificate → 502 tls_certificate_error', () =>
     expectExplained('/tls', 502, 'tls_certificate_error', 'tls'));
+  test('TLS origin that demands a client certificate → 502 tls_alert_received, the alert named', async () => {
+    await expectExplained('/mtls', 502, 'tls_alert_received', 'tls');
+    const r = await send(`${gw.url}/mtls`);
+    const params = proxyStatus(r).at(-1)!.params;
+    assert.equal(params['alert-id'], 40, header(r, 'proxy-status'));
+    assert.equal(params['alert-message'], 'handshake failure');
+  });
 });
 
 describe('DNS resolver failures', () => {

@@ -25,6 +25,37 @@ type Shape = {
 
 const DNS_SYSCALLS = new Set(['getaddrinfo', 'queryA', 'queryAaaa', 'queryAny', 'resolve', 'resolve4', 'resolve6']);
 
+/** TLS alert descriptions by the name OpenSSL gives them (RFC 8446 §6, RFC 5246 §7.2). */
+const TLS_ALERT_IDS: Readonly<Record<string, number>> = {
+  close_notify: 0,
+  unexpected_message: 10,
+  bad_record_mac: 20,
+  record_overflow: 22,
+  handshake_failure: 40,
+  bad_certificate: 42,
+  unsupported_certificate: 43,
+  certificate_revoked: 44,
+  certificate_expired: 45,
+  certificate_unknown: 46,
+  illegal_parameter: 47,
+  unknown_ca: 48,
+  access_denied: 49,
+  decode_error: 50,
+  decrypt_error: 51,
+  protocol_version: 70,
+  insufficient_security: 71,
+  internal_error: 80,
+  inappropriate_fallback: 86,
+  user_cancelled: 90,
+  missing_extension: 109,
+  unsupported_extension: 110,
+  unrecognized_name: 112,
+  bad_certificate_status_response: 113,
+  unknown_psk_identity: 115,
+  certificate_required: 116,
+  no_application_protocol: 120,
+};
+
 const CERT_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
@@ -264,16 +295,19 @@ function shapeOf(raw: unknown, ctx: ClassifyContext): Shape {
       origin: 'remote',
     };
   }
-  if (code.startsWith('ERR_SSL_') && /ALERT/.test(code)) {
-    const alert = code.replace(/^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_/, '').toLowerCase();
+  const alertName = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13|SSL\/TLS)_ALERT_([A-Z_]+)$/.exec(code)?.[1]?.toLowerCase();
+  if (alertName !== undefined) {
+    // RFC 9209 names the alert by its number (alert-id) and a text (alert-message).
+    const id = TLS_ALERT_IDS[alertName];
+    const text = alertName.replaceAll('_', ' ');
     return {
       type: 'tls_alert_received',
-      detail: `tls_alert_${alert}`,
-      message: `${at} sent the TLS alert ${alert}`,
+      detail: `tls_alert_${alertName}`,
+      message: `${at} sent the TLS alert "${text}"${id === undefined ? '' : ` (${id})`}`,
       stage: 'tls',
       retry: 'yes',
       origin: 'remote',
-      params: { alert },
+      params: id === undefined ? { 'alert-message': text } : { 'alert-id': id, 'alert-message': text },
     };
   }
   if (code.startsWith('ERR_SSL_') || code === 'EPROTO' || code.startsWith('ERR_TLS_')) {
