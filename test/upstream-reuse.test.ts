@@ -19,7 +19,9 @@ async function raceOrigin(closeAfterMs: number): Promise<RaceOrigin> {
   const lastAnswer = new WeakMap<Socket, number>();
   let connections = 0;
   let dropped = 0;
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  // keepAliveTimeout 0: no idle timer and no `Keep-Alive: timeout=` announced; its only
+  // close is the dropped request below, an origin that closes without saying so.
+  const server = http.createServer({ keepAliveTimeout: 0 }, (req, res) => {
     const since = lastAnswer.get(req.socket);
     if (since !== undefined && performance.now() - since > closeAfterMs) {
       dropped++;
@@ -111,9 +113,66 @@ describe('a POST is never written on a connection idle longer than reuse has pro
   });
 });
 
+describe('an origin that announces its keep-alive (Keep-Alive: timeout=N) is taken at its word', { concurrency: false }, () => {
+  /** A Node origin: announces timeout=keepAliveMs/1000 and honours it. Counts connections. */
+  async function announcing(keepAliveMs: number): Promise<{ url: string; connections: () => number }> {
+    let connections = 0;
+    const server = http.createServer({ keepAliveTimeout: keepAliveMs }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
+  }
+
+  async function gatewayTo(url: string): Promise<TestGateway> {
+    const gw = await startTestGateway(`
+upstreams:
+  app: { endpoints: ["${url}"] }
+routes:
+  - { path: /, upstream: app }
+`);
+    cleanup.push(() => gw.stop(100));
+    return gw;
+  }
+
+  test('POSTs 400 ms apart to an origin that keeps idle connections 5 s share one connection', async () => {
+    const origin = await announcing(5000);
+    const gw = await gatewayTo(origin.url);
+    for (let i = 0; i < 4; i++) {
+      assert.equal(statusOf(await post(gw.url, `ka-${i}`)), 200);
+      await sleep(400);
+    }
+    assert.equal(origin.connections(), 1, `idle 400 ms is well within the 5 s announced (less 1 s): reused, not ${REUSE_FLOOR_MS} ms`);
+  });
+
+  test('the gateway giving up a connection at the announced limit is not taken for the origin closing it', async () => {
+    const origin = await announcing(2000);
+    const gw = await gatewayTo(origin.url);
+    assert.equal(statusOf(await get(gw.url, 'ka-a')), 200);
+    // undici gives the connection up after 2 s − 1 s of idle, well before keep_alive.idle (4 s).
+    await sleep(1400);
+    assert.equal(statusOf(await get(gw.url, 'ka-b')), 200);
+    assert.equal(origin.connections(), 2);
+    assert.deepEqual(
+      gw.events.filter((e) => /keep-alive lowered/.test(String(e['msg']))).map((e) => e['msg']),
+      [],
+    );
+  });
+});
+
 describe('ReuseGuard', () => {
-  const fake = (idle: Map<object, number>, retired: object[]): SocketState => ({
+  const fake = (idle: Map<object, number>, retired: object[], promised = new Map<object, number>()): SocketState => ({
     idleSince: (s) => idle.get(s) ?? null,
+    promisedIdleMs: (s) => promised.get(s) ?? null,
     retire: (s) => {
       retired.push(s);
       idle.delete(s);
@@ -141,9 +200,27 @@ describe('ReuseGuard', () => {
     idle.set(a!, 0);
     idle.set(b!, 900);
     // c is busy: no idle time
-    assert.equal(g.retireIdle(4000, 1000), 1);
+    assert.equal(g.retireIdle(4000, 1000, 1000), 1);
     assert.deepEqual(retired, [a]);
     (b as unknown as { emit: (e: string) => void }).emit('close');
     assert.equal(g.size, 2);
+  });
+  test('keeps a connection within what its origin announced (Keep-Alive: timeout=), less the margin, until the origin breaks such a promise', () => {
+    const idle = new Map<object, number>();
+    const promised = new Map<object, number>();
+    const retired: object[] = [];
+    const g = new ReuseGuard(fake(idle, retired, promised));
+    const [a, b] = [new EventEmitter(), new EventEmitter()] as unknown as Socket[];
+    g.add(a!);
+    g.add(b!);
+    promised.set(a!, 5000);
+    promised.set(b!, 5000);
+    idle.set(a!, 7000); // idle 3,000 ms at now = 10,000: within 5,000 − 1,000
+    idle.set(b!, 5500); // idle 4,500 ms: past it
+    assert.equal(g.retireIdle(60_000, 10_000, 1000), 1);
+    assert.deepEqual(retired, [b]);
+    g.closedAfterIdle(2000);
+    assert.equal(g.retireIdle(60_000, 10_000, 1000), 1, 'an origin that closed early is no longer taken at its word');
+    assert.deepEqual(retired, [b, a]);
   });
 });

@@ -5,7 +5,7 @@ import { type AttemptProgress, classifyUpstreamError } from '../errors/classify.
 import { ProxyError } from '../errors/proxy-error.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 import type { EndpointState } from '../upstream/pool.ts';
-import { markSocketClosing, markSocketIdle } from '../upstream/connector.ts';
+import { markSocketClosing, markSocketIdle, markSocketPromised } from '../upstream/connector.ts';
 import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
 import { clientResponseHeaders } from './headers.ts';
 
@@ -130,8 +130,16 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const { ctx, name, proxyStatusMember } = this.input;
     this.ttfbMs = this.durationMs();
     this.status = statusCode;
-    const conn = headers.connection;
-    if (this.facts.socket && typeof conn === 'string' && /\bclose\b/i.test(conn)) markSocketClosing(this.facts.socket);
+    const socket = this.facts.socket;
+    if (socket) {
+      const conn = headers.connection;
+      if (typeof conn === 'string' && /\bclose\b/i.test(conn)) markSocketClosing(socket);
+      const ka = headers['keep-alive'];
+      if (typeof ka === 'string') {
+        const seconds = /\btimeout=(\d+)/i.exec(ka)?.[1];
+        if (seconds !== undefined) markSocketPromised(socket, Number(seconds) * 1000);
+      }
+    }
     ctx.upstreamStatus = statusCode;
     const out = clientResponseHeaders(headers, name, `${proxyStatusMember}; received-status=${statusCode}`, ctx.requestId);
     try {

@@ -14,6 +14,13 @@ const kIdleSince = Symbol('gatewise.socketIdleSince');
 const kClosing = Symbol('gatewise.socketClosing');
 const kGap = Symbol('gatewise.socketIdleGap');
 const kGuard = Symbol('gatewise.socketReuseGuard');
+const kPromised = Symbol('gatewise.socketPromisedIdle');
+
+/**
+ * undici gives up an idle connection this long before the end of the origin's announced
+ * `Keep-Alive: timeout=` (its keepAliveTimeoutThreshold, set in pool.ts).
+ */
+export const ANNOUNCED_KEEPALIVE_MARGIN_MS = 1000;
 
 type TaggedSocket = Socket & {
   [kTimings]?: ConnectTimings;
@@ -24,6 +31,8 @@ type TaggedSocket = Socket & {
   /** How long it had been idle when the request now on it was written (reused only). */
   [kGap]?: number | null;
   [kGuard]?: ReuseGuard | undefined;
+  /** How long the origin said (Keep-Alive: timeout=) it keeps this connection open when idle. */
+  [kPromised]?: number;
 };
 
 export type ConnectorOptions = {
@@ -85,7 +94,12 @@ export function timedConnector(opts: ConnectorOptions): buildConnector.connector
           // the caller tells them apart by comparing with its keep-alive limit.
           s.once('close', () => {
             const t = s as TaggedSocket;
-            if (!t[kBusy] && t[kIdleSince] !== undefined) onIdleClose(performance.now() - t[kIdleSince]);
+            if (t[kBusy] || t[kIdleSince] === undefined) return;
+            const idleMs = performance.now() - t[kIdleSince];
+            // undici closed it at the end of the window the origin announced: not the origin's close.
+            const promised = t[kPromised];
+            if (promised !== undefined && idleMs >= promised - ANNOUNCED_KEEPALIVE_MARGIN_MS - 50) return;
+            onIdleClose(idleMs);
           });
         }
       }
@@ -149,11 +163,19 @@ export function markSocketClosing(socket: Socket): void {
   (socket as TaggedSocket)[kClosing] = true;
 }
 
+/** The origin's answer on this socket said `Keep-Alive: timeout=` this long. */
+export function markSocketPromised(socket: Socket, idleMs: number): void {
+  (socket as TaggedSocket)[kPromised] = idleMs;
+}
+
 /** The socket facts a ReuseGuard reads, and how it closes an idle socket itself. */
 export const socketState: SocketState = {
   idleSince(socket) {
     const s = socket as TaggedSocket;
     return s[kBusy] || s[kClosing] || s.destroyed ? null : (s[kIdleSince] ?? null);
+  },
+  promisedIdleMs(socket) {
+    return (socket as TaggedSocket)[kPromised] ?? null;
   },
   retire(socket) {
     // Closing: its close is ours, not the origin's, and teaches nothing about its keep-alive.

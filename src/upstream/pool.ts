@@ -6,7 +6,7 @@ import { publishPeerCertificate } from '../observe/cert-events.ts';
 import { publishEndpointHealth, publishMasked, publishShed } from '../observe/events.ts';
 import { RetryBudget } from '../proxy/retry-budget.ts';
 import { type Balancer, createBalancer, recordLatency } from './balance/index.ts';
-import { socketState, timedConnector } from './connector.ts';
+import { ANNOUNCED_KEEPALIVE_MARGIN_MS, socketState, timedConnector } from './connector.ts';
 import { isIP } from 'node:net';
 import { CachingResolver } from './dns.ts';
 import type { EndpointState } from './endpoint.ts';
@@ -188,7 +188,7 @@ export class UpstreamPool {
       keepAliveTimeout: ep.keepAliveMs,
       // undici also honours the origin's `Keep-Alive: timeout=`, minus this margin, so
       // the gateway gives up an idle connection before the origin closes it.
-      keepAliveTimeoutThreshold: 1000,
+      keepAliveTimeoutThreshold: ANNOUNCED_KEEPALIVE_MARGIN_MS,
       headersTimeout: config.timeouts.responseHeaderMs,
       bodyTimeout: config.timeouts.idleMs,
       maxHeaderSize: this.global.limits.maxResponseHeaderBytes,
@@ -241,7 +241,7 @@ export class UpstreamPool {
    * closed first, so undici opens a fresh one (see ReuseGuard).
    */
   beforeDispatch(ep: EndpointState, resendable: boolean): void {
-    if (!resendable) ep.reuse.retireIdle(ep.keepAliveMs, performance.now());
+    if (!resendable) ep.reuse.retireIdle(ep.keepAliveMs, performance.now(), ANNOUNCED_KEEPALIVE_MARGIN_MS);
   }
 
   /**

@@ -13,6 +13,8 @@ export const REUSE_MARGIN = 0.75;
 export type SocketState = {
   /** Idle since this performance.now(), or null: busy, closing, or never used. */
   idleSince(socket: Socket): number | null;
+  /** How long the origin said (`Keep-Alive: timeout=`) it keeps this socket open when idle, or null. */
+  promisedIdleMs(socket: Socket): number | null;
   /** The gateway closes it itself: its close is not the origin's doing. */
   retire(socket: Socket): void;
 };
@@ -34,6 +36,11 @@ export class ReuseGuard {
   private readonly state: SocketState;
   /** Longest idle gap (ms) after which a reused connection of this endpoint still got a complete answer. */
   provenIdleMs = 0;
+  /**
+   * The origin closed an idle connection on its own before our limit: what it announces in
+   * `Keep-Alive: timeout=` is no longer taken at its word.
+   */
+  promisesBroken = false;
 
   constructor(state: SocketState) {
     this.state = state;
@@ -52,6 +59,7 @@ export class ReuseGuard {
   /** The origin closed a connection idle for `idleMs`, or a request raced such a close: nothing that long is safe. */
   closedAfterIdle(idleMs: number): void {
     if (this.provenIdleMs >= idleMs) this.provenIdleMs = idleMs * REUSE_MARGIN;
+    this.promisesBroken = true;
   }
 
   /** How long a connection may have been idle and still carry a request that must not be sent twice. */
@@ -59,16 +67,21 @@ export class ReuseGuard {
     return Math.min(keepAliveMs, Math.max(REUSE_FLOOR_MS, this.provenIdleMs * REUSE_MARGIN));
   }
 
-  /** Closes the idle connections idle longer than safeIdleMs; returns how many. */
-  retireIdle(keepAliveMs: number, now: number): number {
+  /**
+   * Closes the idle connections idle longer than safeIdleMs; returns how many. A connection
+   * whose origin announced `Keep-Alive: timeout=N` is kept while it is at least `margin`
+   * short of N (undici gives it up there anyway), unless the origin has broken such a promise.
+   */
+  retireIdle(keepAliveMs: number, now: number, margin: number): number {
     const limit = this.safeIdleMs(keepAliveMs);
     let n = 0;
     for (const s of this.sockets) {
       const since = this.state.idleSince(s);
-      if (since !== null && now - since > limit) {
-        this.state.retire(s);
-        n++;
-      }
+      if (since === null || now - since <= limit) continue;
+      const promised = this.promisesBroken ? null : this.state.promisedIdleMs(s);
+      if (promised !== null && now - since < promised - margin) continue;
+      this.state.retire(s);
+      n++;
     }
     return n;
   }
