@@ -55,17 +55,22 @@ after(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
-async function setup(closeAfterMs: number): Promise<{ origin: RaceOrigin; gw: TestGateway }> {
-  const origin = await raceOrigin(closeAfterMs);
-  cleanup.push(origin.close);
+/** A gateway with one upstream, `url`, for every path; stopped after the tests. */
+async function gatewayTo(url: string): Promise<TestGateway> {
   const gw = await startTestGateway(`
 upstreams:
-  app: { endpoints: ["${origin.url}"] }
+  app: { endpoints: ["${url}"] }
 routes:
   - { path: /, upstream: app }
 `);
   cleanup.push(() => gw.stop(100));
-  return { origin, gw };
+  return gw;
+}
+
+async function setup(closeAfterMs: number): Promise<{ origin: RaceOrigin; gw: TestGateway }> {
+  const origin = await raceOrigin(closeAfterMs);
+  cleanup.push(origin.close);
+  return { origin, gw: await gatewayTo(origin.url) };
 }
 
 const post = (url: string, id: string) => send(`${url}/echo`, { method: 'POST', body: 'x'.repeat(256), headers: { 'x-request-id': id } });
@@ -131,17 +136,6 @@ describe('an origin that announces its keep-alive (Keep-Alive: timeout=N) is tak
         }),
     );
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
-  }
-
-  async function gatewayTo(url: string): Promise<TestGateway> {
-    const gw = await startTestGateway(`
-upstreams:
-  app: { endpoints: ["${url}"] }
-routes:
-  - { path: /, upstream: app }
-`);
-    cleanup.push(() => gw.stop(100));
-    return gw;
   }
 
   test('POSTs 400 ms apart to an origin that keeps idle connections 5 s share one connection', async () => {
