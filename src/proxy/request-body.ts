@@ -61,8 +61,6 @@ export function bufferBody(req: IncomingMessage, maxBytes: number | null, stop?:
       req.pause();
       done(stop!.error(n));
     };
-    if (stop?.signal.aborted) return onStop();
-    stop?.signal.addEventListener('abort', onStop, { once: true });
     const onData = (c: Buffer) => {
       n += c.length;
       if (maxBytes !== null && n > maxBytes) {
@@ -75,6 +73,8 @@ export function bufferBody(req: IncomingMessage, maxBytes: number | null, stop?:
     const onEnd = () => done(null, { kind: 'buffered', data: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
     // The client left mid-body: Node may close the request without an 'error'.
     const onClose = () => done(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    if (stop?.signal.aborted) return onStop();
+    stop?.signal.addEventListener('abort', onStop, { once: true });
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', done);
