@@ -194,7 +194,7 @@ describe('ReuseGuard', () => {
     idle.set(a!, 0);
     idle.set(b!, 900);
     // c is busy: no idle time
-    assert.equal(g.retireIdle(4000, 1000, 1000), 1);
+    assert.equal(g.retireIdle(4000, 1000), 1);
     assert.deepEqual(retired, [a]);
     (b as unknown as { emit: (e: string) => void }).emit('close');
     assert.equal(g.size, 2);
@@ -211,10 +211,10 @@ describe('ReuseGuard', () => {
     promised.set(b!, 5000);
     idle.set(a!, 7000); // idle 3,000 ms at now = 10,000: within 5,000 − 1,000
     idle.set(b!, 5500); // idle 4,500 ms: past it
-    assert.equal(g.retireIdle(60_000, 10_000, 1000), 1);
+    assert.equal(g.retireIdle(60_000, 10_000), 1);
     assert.deepEqual(retired, [b]);
     g.closedAfterIdle(2000);
-    assert.equal(g.retireIdle(60_000, 10_000, 1000), 1, 'an origin that closed early is no longer taken at its word');
+    assert.equal(g.retireIdle(60_000, 10_000), 1, 'an origin that closed early is no longer taken at its word');
     assert.deepEqual(retired, [b, a]);
   });
 });

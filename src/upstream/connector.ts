@@ -2,7 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import type { LookupFunction } from './dns.ts';
-import type { ReuseGuard, SocketState } from './reuse-guard.ts';
+import { ANNOUNCED_KEEPALIVE_MARGIN_MS, type ReuseGuard, type SocketState } from './reuse-guard.ts';
 
 /** How long the phases of opening one upstream connection took; attached to the socket. */
 export type ConnectTimings = { dnsMs: number | null; connectMs: number; tlsMs: number | null };
@@ -15,12 +15,6 @@ const kClosing = Symbol('gatewise.socketClosing');
 const kGap = Symbol('gatewise.socketIdleGap');
 const kGuard = Symbol('gatewise.socketReuseGuard');
 const kPromised = Symbol('gatewise.socketPromisedIdle');
-
-/**
- * undici gives up an idle connection this long before the end of the origin's announced
- * `Keep-Alive: timeout=` (its keepAliveTimeoutThreshold, set in pool.ts).
- */
-export const ANNOUNCED_KEEPALIVE_MARGIN_MS = 1000;
 
 type TaggedSocket = Socket & {
   [kTimings]?: ConnectTimings;

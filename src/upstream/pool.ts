@@ -6,7 +6,7 @@ import { publishPeerCertificate } from '../observe/cert-events.ts';
 import { publishEndpointHealth, publishMasked, publishShed } from '../observe/events.ts';
 import { RetryBudget } from '../proxy/retry-budget.ts';
 import { type Balancer, createBalancer, recordLatency } from './balance/index.ts';
-import { ANNOUNCED_KEEPALIVE_MARGIN_MS, socketState, timedConnector } from './connector.ts';
+import { socketState, timedConnector } from './connector.ts';
 import { isIP } from 'node:net';
 import { CachingResolver } from './dns.ts';
 import type { EndpointState } from './endpoint.ts';
@@ -15,7 +15,7 @@ import { type FailureKind, OutlierDetector } from './health/outlier.ts';
 import { AimdLimit } from './limit/adaptive.ts';
 import { CircuitBreaker } from './limit/breaker.ts';
 import { ConcurrencyLimiter } from './limit/concurrency.ts';
-import { ReuseGuard } from './reuse-guard.ts';
+import { ANNOUNCED_KEEPALIVE_MARGIN_MS, ReuseGuard } from './reuse-guard.ts';
 
 export type { EndpointState } from './endpoint.ts';
 
@@ -241,7 +241,7 @@ export class UpstreamPool {
    * closed first, so undici opens a fresh one (see ReuseGuard).
    */
   beforeDispatch(ep: EndpointState, resendable: boolean): void {
-    if (!resendable) ep.reuse.retireIdle(ep.keepAliveMs, performance.now(), ANNOUNCED_KEEPALIVE_MARGIN_MS);
+    if (!resendable) ep.reuse.retireIdle(ep.keepAliveMs, performance.now());
   }
 
   /**

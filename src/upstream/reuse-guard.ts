@@ -8,6 +8,11 @@ import type { Socket } from 'node:net';
 export const REUSE_FLOOR_MS = 200;
 /** Only this share of the longest idle gap reuse has survived is trusted: the origin's idle timer races ours. */
 export const REUSE_MARGIN = 0.75;
+/**
+ * undici gives up an idle connection this long before the end of the origin's announced
+ * `Keep-Alive: timeout=` (its keepAliveTimeoutThreshold, set in pool.ts).
+ */
+export const ANNOUNCED_KEEPALIVE_MARGIN_MS = 1000;
 
 /** What the guard needs to know of a socket; the connector keeps it. */
 export type SocketState = {
@@ -69,17 +74,18 @@ export class ReuseGuard {
 
   /**
    * Closes the idle connections idle longer than safeIdleMs; returns how many. A connection
-   * whose origin announced `Keep-Alive: timeout=N` is kept while it is at least `margin`
-   * short of N (undici gives it up there anyway), unless the origin has broken such a promise.
+   * whose origin announced `Keep-Alive: timeout=N` is kept while it is at least
+   * ANNOUNCED_KEEPALIVE_MARGIN_MS short of N (undici gives it up there anyway), unless the
+   * origin has broken such a promise.
    */
-  retireIdle(keepAliveMs: number, now: number, margin: number): number {
+  retireIdle(keepAliveMs: number, now: number): number {
     const limit = this.safeIdleMs(keepAliveMs);
     let n = 0;
     for (const s of this.sockets) {
       const since = this.state.idleSince(s);
       if (since === null || now - since <= limit) continue;
       const promised = this.promisesBroken ? null : this.state.promisedIdleMs(s);
-      if (promised !== null && now - since < promised - margin) continue;
+      if (promised !== null && now - since < promised - ANNOUNCED_KEEPALIVE_MARGIN_MS) continue;
       this.state.retire(s);
       n++;
     }
