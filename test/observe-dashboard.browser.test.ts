@@ -82,12 +82,16 @@ test('the dashboard turns a killed origin red and lists the failure with its cau
     assert.match(text, cause === 'connection_refused' ? /The origin server refused the connection/ : /No origin server is available right now/);
     assert.match(text, /refused|connection_refused/);
     assert.match(text, cause === 'connection_refused' ? new RegExp(`gateway → ${api.host}:${api.port}`) : /gateway → (upstream api|127\.0\.0\.1:\d+)/);
-    const id = await row.getAttribute('data-request-id');
-    // The dashboard hears of a failure as the gateway answers it, which can be before the
-    // client has read that answer: give the client a moment to record it.
-    const clientSaw = () => load.seen.some((s) => s.requestId === id && s.errorType === cause);
-    for (let i = 0; i < 40 && !clientSaw(); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(clientSaw(), 'the row names a request the client saw fail');
+    // The list also holds the synthetic check's own failed probes through the gateway, which
+    // the load never sent; and the dashboard hears of a failure as the gateway answers it,
+    // which can be before the client has read that answer: give the client a moment.
+    const rows = page.locator('#failures tbody tr[data-cause]');
+    const clientSaw = async () => {
+      const ids = await rows.evaluateAll((els) => els.map((el) => [el.getAttribute('data-request-id'), el.getAttribute('data-cause')]));
+      return ids.some(([id, c]) => load.seen.some((s) => s.requestId === id && s.errorType === c));
+    };
+    for (let i = 0; i < 40 && !(await clientSaw()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(await clientSaw(), 'the row names a request the client saw fail');
 
     // The synthetic check answers "everyone": the origin fails directly too.
     await page.locator('[data-check="api"][data-verdict="down"]').waitFor({ timeout: 10_000 });
