@@ -50,7 +50,7 @@ describe('loading a valid configuration', () => {
       resolver: null,
       timeouts,
       client: { headerTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxHeaderBytes: 16_384, maxConnections: null },
-      limits: { maxResponseHeaderBytes: 16_384, maxRequestBodyBytes: null },
+      limits: { maxResponseHeaderBytes: 16_384, maxRequestBodyBytes: null, maxResponseBodyBytes: null },
       forwarded: { xForwarded: true, forwarded: true, trustedProxies: [] },
       errorPages: { exposeInternals: false, pages: {} },
       upstreams: {

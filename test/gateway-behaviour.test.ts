@@ -314,6 +314,32 @@ routes:
     }
   });
 
+  test('a response_header limit above 1 s fires when it says, not on a coarse tick', async () => {
+    const slow = await startOrigin({ fault: 'slow', delayMs: 5000 });
+    const gw = await startTestGateway(`
+timeouts: { response_header: 1200ms }
+upstreams:
+  app: { endpoints: ["${slow.url}"], retry: { tries: 1 } }
+routes:
+  - { path: /, upstream: app }
+`);
+    try {
+      for (const id of ['rh-1', 'rh-2', 'rh-3']) {
+        const r = await send(`${gw.url}/`, { headers: { 'x-request-id': id } });
+        assert.ok(r.ok);
+        assert.equal(r.status, 504);
+        assert.match(header(r, 'proxy-status'), /error=http_response_timeout; details="response_header_timeout"/);
+        const line = await gw.logFor(id);
+        // undici's own timer (a 500 ms tick above 1 s) answered 1,200 ms limits at ~1,500 ms.
+        const ms = line.durationMs as number;
+        assert.ok(ms >= 1195 && ms < 1400, `answered after ${ms} ms`);
+      }
+    } finally {
+      await gw.stop(100);
+      await slow.close();
+    }
+  });
+
   test('a body over limits.max_request_body_bytes gets 413 and never reaches the origin', async () => {
     const gw = await startTestGateway(`
 limits: { max_request_body_bytes: 1kb }
@@ -334,6 +360,62 @@ routes:
     } finally {
       await gw.stop(100);
     }
+  });
+});
+
+describe('limits.max_response_body_bytes', () => {
+  let gw: TestGateway;
+  let chunked: ReturnType<typeof createServer>;
+  before(async () => {
+    // Sends 4 KiB without a Content-Length, in 1 KiB chunks: only counting can catch it.
+    chunked = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let n = 0;
+      const next = (): void => {
+        if (n++ === 4) res.end();
+        else res.write(Buffer.alloc(1024, 7), () => setTimeout(next, 5));
+      };
+      next();
+    });
+    await new Promise<void>((r) => chunked.listen(0, '127.0.0.1', r));
+    gw = await startTestGateway(`
+limits: { max_response_body_bytes: 2kb }
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+  chunked: { endpoints: ["http://127.0.0.1:${(chunked.address() as AddressInfo).port}"] }
+routes:
+  - { path: /chunked, upstream: chunked }
+  - { path: /, upstream: app }
+`);
+  });
+  after(async () => {
+    await gw?.stop(100);
+    chunked?.close();
+  });
+
+  test('a body announced over the limit is refused before its headers: explained 502, not retried', async () => {
+    const before = healthy.stats.requests;
+    const r = await send(`${gw.url}/bytes/4096`, { headers: { 'x-request-id': 'rb-big' } });
+    assert.ok(r.ok);
+    assert.equal(r.status, 502);
+    assert.match(header(r, 'proxy-status'), /error=http_response_body_size; details="response_body_too_large"/);
+    assert.equal(healthy.stats.requests, before + 1, 'one try: another would get the same body');
+    const line = await gw.logFor('rb-big');
+    assert.equal(line.error?.stage, 'headers');
+    assert.match(line.error?.message ?? '', /4096 bytes, over limits\.max_response_body_bytes \(2048\)/);
+    const small = await send(`${gw.url}/bytes/2048`);
+    assert.ok(small.ok);
+    assert.equal(small.status, 200);
+    assert.equal(small.body.length, 2048);
+  });
+
+  test('a body without Content-Length is cut once it passes the limit, and logged as such', async () => {
+    const r = await send(`${gw.url}/chunked`, { headers: { 'x-request-id': 'rb-chunked' } });
+    assert.equal(r.ok, false, `the client must see the response cut, got ${JSON.stringify(r).slice(0, 300)}`);
+    const line = await gw.logFor('rb-chunked');
+    assert.equal(line.error?.type, 'http_response_body_size');
+    assert.equal(line.error?.stage, 'body');
+    assert.ok((line.bytes as number) <= 2048, `forwarded ${line.bytes} bytes`);
   });
 });
 

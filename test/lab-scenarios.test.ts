@@ -90,7 +90,6 @@ function checkTable(r: Run): void {
 }
 
 const failures = (r: Run): RequestRecord[] => r.report.requests.filter((q) => q.code !== null || q.status! < 200 || q.status! >= 300);
-const secondsWithErrors = (r: Run): number[] => r.report.rows.filter((row) => row.sent !== row['2xx']).map((row) => row.t!);
 const errorOf = (q: RequestRecord): string | null => q.chain.find((m) => m.error !== null)?.error ?? null;
 
 /** Scenario-specific checks, named for what gatewise does today. */
@@ -148,11 +147,13 @@ const CHECKS: Record<string, { title: string; check: (r: Run) => void }> = {
       for (const t of [2, 3]) assert.match(r.rows[t]!.text, /^dns_error×\d+/);
       assert.ok(r.rows[4]!['504'] > 0, r.text);
       assert.match(r.rows[4]!.text, /dns_timeout×\d+/);
-      for (const t of [0, 1, 6, 7]) assert.equal(r.rows[t]!['2xx'], r.rows[t]!.sent, `second ${t}\n${r.text}`);
-      // A request sent just as the resolver goes silent may share a query begun under SERVFAIL.
+      for (const t of [0, 1, 7]) assert.equal(r.rows[t]!['2xx'], r.rows[t]!.sent, `second ${t}\n${r.text}`);
+      // A request sent just as the resolver goes silent may share a query begun under SERVFAIL,
+      // and one sent just after it answers again may share a query begun while it was silent
+      // (which gives up 300 ms later): past 6.3 s every request gets through.
       const expected = (q: RequestRecord): string[] => (q.sentMs < 4000 ? ['dns_error'] : q.sentMs < 4300 ? ['dns_error', 'dns_timeout'] : ['dns_timeout']);
       assert.ok(failures(r).every((q) => expected(q).includes(errorOf(q) ?? '') || queryTimedOut(q)), r.text);
-      assert.ok(secondsWithErrors(r).every((t) => t >= 2 && t <= 5), r.text);
+      assert.ok(failures(r).every((q) => q.sentMs >= 2000 && q.sentMs < 6300), r.text);
     },
   },
   'cdn-origin': {

@@ -10,6 +10,7 @@ import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { formatDuration, parseDuration, parseSize } from './duration.ts';
 
+export type Limits = { maxResponseHeaderBytes: number; maxRequestBodyBytes: number | null; maxResponseBodyBytes: number | null };
 export type Timeouts = { connectMs: number; responseHeaderMs: number; idleMs: number; totalMs: number };
 
 export type Endpoint = {
@@ -146,7 +147,7 @@ export type Config = {
     maxHeaderBytes: number;
     maxConnections: number | null;
   };
-  limits: { maxResponseHeaderBytes: number; maxRequestBodyBytes: number | null };
+  limits: Limits;
   forwarded: { xForwarded: boolean; forwarded: boolean; trustedProxies: string[] };
   errorPages: { exposeInternals: boolean; pages: Record<string, string> };
   upstreams: Record<string, Upstream>;
@@ -650,6 +651,7 @@ const rootSchema = z.strictObject({
     .strictObject({
       max_response_header_bytes: size().prefault('16kb'),
       max_request_body_bytes: size().nullable().default(null),
+      max_response_body_bytes: size().nullable().default(null),
     })
     .prefault({}),
   forwarded: z
@@ -843,6 +845,7 @@ function resolve(raw: Raw, ctx: Ctx): Config {
     limits: {
       maxResponseHeaderBytes: raw.limits.max_response_header_bytes,
       maxRequestBodyBytes: raw.limits.max_request_body_bytes,
+      maxResponseBodyBytes: raw.limits.max_response_body_bytes,
     },
     forwarded: {
       xForwarded: raw.forwarded.x_forwarded,

@@ -256,7 +256,7 @@ function shapeOf(raw: unknown, ctx: ClassifyContext): Shape {
       return {
         type: 'http_response_body_size',
         detail: 'response_body_too_large',
-        message: `${at} sent a body over the size limit`,
+        message: `${at} sent a response body over limits.max_response_body_bytes`,
         stage: 'body',
         retry: 'no',
         origin: 'remote',

@@ -164,7 +164,7 @@ export const PROXY_ERROR_TYPES = {
     status: 502,
     hop: 'origin',
     title: 'The origin server sent a body that is too large',
-    operator: 'The response body is larger than the configured limit, or longer than its Content-Length.',
+    operator: 'The response body is larger than limits.max_response_body_bytes. Raise the limit, or find why the origin sends so much (a runaway export, a debug dump).',
     transient: false,
   },
   http_response_trailer_section_size: {

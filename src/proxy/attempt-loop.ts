@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Route } from '../config/schema.ts';
+import type { Limits, Route } from '../config/schema.ts';
 import { classifyClientError } from '../errors/classify.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import { type AttemptEndEvent, channels, publishMasked } from '../observe/events.ts';
@@ -29,8 +29,8 @@ export type LoopInput = {
   readonly track: (a: Attempt) => void;
   /** Ends the request with this error: cancels the loop and aborts the running try. */
   readonly stop: (reason: ProxyError) => void;
-  /** limits.max_request_body_bytes, for bodies of unknown length (Content-Length is checked before). */
-  readonly maxBodyBytes: number | null;
+  /** max_request_body_bytes counts bodies of unknown length (Content-Length is checked before). */
+  readonly limits: Limits;
 };
 
 /**
@@ -67,7 +67,7 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
   const { ctx, route, pool, head, cancel } = input;
   const { req } = ctx;
   const method = req.method ?? 'GET';
-  const maxBytes = input.maxBodyBytes;
+  const maxBytes = input.limits.maxRequestBodyBytes;
   let body = bodyWithoutReading(req, head, pool.config.retry.bufferBodyBytes, maxBytes, input.stop);
   if (body === null) {
     try {
@@ -127,6 +127,7 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
       name: input.name,
       proxyStatusMember: input.proxyStatusMember,
       perTryTimeoutMs: pool.config.retry.perTryTimeoutMs,
+      maxResponseBodyBytes: input.limits.maxResponseBodyBytes,
       onHeaders: (a) => {
         pool.reportResponse(endpoint, a.status!, a.ttfbMs!, performance.now());
         onHeaders(a.ttfbMs!);

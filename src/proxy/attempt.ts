@@ -29,6 +29,8 @@ export type AttemptInput = {
   readonly onHeaders?: (a: Attempt) => void;
   /** Limit of this try until response headers (retry.per_try_timeout); null: none. */
   readonly perTryTimeoutMs?: number | null;
+  /** limits.max_response_body_bytes; null: none. */
+  readonly maxResponseBodyBytes?: number | null;
 };
 
 /**
@@ -47,6 +49,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private abandoned: ProxyError | null = null;
   private settled = false;
   private perTry: NodeJS.Timeout | null = null;
+  /** Our own response header timer, for limits undici's coarse timers would overshoot (see onRequestStart). */
+  private headerWait: NodeJS.Timeout | null = null;
   /**
    * What undici reads a streamed upload from. undici destroys its body stream when a try ends
    * early; given the client's request itself, that would kill the client's connection. The
@@ -81,7 +85,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
           method: method as Dispatcher.HttpMethod,
           headers,
           body: this.pass ?? body,
-          headersTimeout: timeouts.responseHeaderMs,
+          // Above UNDICI_EXACT_UP_TO_MS our own timer (onRequestStart) fires first; undici's stays as a backstop.
+          headersTimeout: timeouts.responseHeaderMs <= UNDICI_EXACT_UP_TO_MS ? timeouts.responseHeaderMs : timeouts.responseHeaderMs + BACKSTOP_MS,
           bodyTimeout: timeouts.idleMs,
         },
         this,
@@ -117,6 +122,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.progress = 'sent';
     awaitSocketFacts(this.facts);
     if (this.pass) (this.input.body as Readable).pipe(this.pass);
+    const { responseHeaderMs } = this.input.timeouts;
+    // undici runs waits over a second on a ~500 ms tick, so a 1.2 s limit fired at
+    // ~1.5 s; counted from the same moment undici counts (the request handed to a socket).
+    if (responseHeaderMs > UNDICI_EXACT_UP_TO_MS) {
+      this.headerWait = setTimeout(() => this.abort(responseHeaderTimeout(this.input.endpoint.address, responseHeaderMs)), responseHeaderMs);
+    }
   }
 
   onResponseStart(
@@ -126,7 +137,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     if (this.settled) return;
-    this.clearPerTry();
+    this.clearTimers();
     const { ctx, name, proxyStatusMember } = this.input;
     this.ttfbMs = this.durationMs();
     this.status = statusCode;
@@ -141,6 +152,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }
     }
     ctx.upstreamStatus = statusCode;
+    const limit = this.input.maxResponseBodyBytes;
+    if (limit != null && typeof headers['content-length'] === 'string' && Number(headers['content-length']) > limit) {
+      // Announced too large: refused before a byte goes out, so the client gets an explained
+      // 502. A body without Content-Length is counted by undici (the pool's maxResponseSize).
+      controller.abort(responseBodyTooLarge(this.input.endpoint.address, limit, headers['content-length']));
+      return;
+    }
     const out = clientResponseHeaders(headers, name, `${proxyStatusMember}; received-status=${statusCode}`, ctx.requestId);
     try {
       if (statusMessage) ctx.res.writeHead(statusCode, statusMessage, out);
@@ -178,15 +196,17 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.controller?.resume();
   }
 
-  private clearPerTry(): void {
+  private clearTimers(): void {
     if (this.perTry) clearTimeout(this.perTry);
     this.perTry = null;
+    if (this.headerWait) clearTimeout(this.headerWait);
+    this.headerWait = null;
   }
 
   onResponseEnd(): void {
     if (this.settled) return;
     this.settled = true;
-    this.clearPerTry();
+    this.clearTimers();
     if (this.facts.socket) markSocketIdle(this.facts.socket);
     this.input.endpoint.inflight--;
     const upload = this.detachUpload();
@@ -212,7 +232,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private fail(err: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.clearPerTry();
+    this.clearTimers();
     this.detachUpload();
     this.input.endpoint.inflight--;
     const { endpoint, attempt, timeouts } = this.input;
@@ -224,6 +244,36 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }),
     );
   }
+}
+
+/** Above this, undici's timers are coarse (lib/util/timers.js: native timers only up to 1 s). */
+const UNDICI_EXACT_UP_TO_MS = 1000;
+/** How much later undici's own header timeout fires, should ours somehow not. */
+const BACKSTOP_MS = 1000;
+
+function responseHeaderTimeout(address: string, ms: number): ProxyError {
+  return new ProxyError({
+    type: 'http_response_timeout',
+    detail: 'response_header_timeout',
+    message: `${address} sent no response headers within ${ms} ms`,
+    source: 'upstream',
+    origin: 'local',
+    stage: 'headers',
+    retry: 'idempotent',
+  });
+}
+
+function responseBodyTooLarge(address: string, limit: number, announced: string): ProxyError {
+  return new ProxyError({
+    type: 'http_response_body_size',
+    detail: 'response_body_too_large',
+    message: `${address} announced a response body of ${announced} bytes, over limits.max_response_body_bytes (${limit})`,
+    source: 'upstream',
+    origin: 'remote',
+    stage: 'headers',
+    // The same request gets the same body: another try would only repeat the transfer.
+    retry: 'no',
+  });
 }
 
 function perTryTimeout(address: string, ms: number): ProxyError {

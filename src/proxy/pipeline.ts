@@ -141,7 +141,7 @@ export class Pipeline {
           current = a;
         },
         stop,
-        maxBodyBytes: this.deps.config.limits.maxRequestBodyBytes,
+        limits: this.deps.config.limits,
       });
     } catch (err) {
       failToProxy(ctx, err instanceof ProxyError ? err : classifyInternalError(err, 'the attempt loop'), this.fail);

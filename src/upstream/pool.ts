@@ -192,6 +192,8 @@ export class UpstreamPool {
       headersTimeout: config.timeouts.responseHeaderMs,
       bodyTimeout: config.timeouts.idleMs,
       maxHeaderSize: this.global.limits.maxResponseHeaderBytes,
+      // Counts every body; one announced too large is refused earlier, before its headers go out (attempt.ts).
+      maxResponseSize: this.global.limits.maxResponseBodyBytes ?? -1,
       strictContentLength: true,
       connect: timedConnector({
         timeoutMs: config.timeouts.connectMs,
@@ -315,7 +317,8 @@ export class UpstreamPool {
    * fault. `idleMs`: how long the reused connection had been idle when the request went out.
    */
   reportFailure(ep: EndpointState, err: ProxyError, now: number, idleMs: number | null = null): void {
-    if (err.source !== 'upstream' || err.detail === 'total_timeout') return;
+    // The route's deadline and the gateway's own size limit say nothing of the endpoint's health.
+    if (err.source !== 'upstream' || err.detail === 'total_timeout' || err.type === 'http_response_body_size') return;
     this.breakers.get(ep)?.failure(now);
     // The keep-alive race itself: the origin had closed the connection we wrote on.
     if (err.retry === 'if-reused' && idleMs !== null) {
