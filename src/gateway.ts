@@ -6,7 +6,7 @@ import { type LoggerOverrides, type Loggers, createLoggers } from './observe/log
 import { Observability } from './observe/observability.ts';
 import { Pipeline } from './proxy/pipeline.ts';
 import { Router } from './routing/router.ts';
-import { createListener, listen } from './server/listener.ts';
+import { createListener, listen, renewCertificate } from './server/listener.ts';
 import { type UpstreamPool, buildPools } from './upstream/pool.ts';
 
 export type RunningGateway = {
@@ -59,7 +59,7 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
   const addresses: AddressInfo[] = [];
   try {
     for (const l of config.listen) {
-      const server = createListener(config, handlers, loggers.accessOutput);
+      const server = createListener(config, l, handlers, loggers.accessOutput);
       servers.push(server);
       addresses.push(await listen(server, l.host, l.port));
     }
@@ -69,8 +69,11 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     await observe.stop();
     throw err;
   }
-  const first = addresses[0]!;
-  const url = `http://${first.family === 'IPv6' ? `[${first.address}]` : first.address}:${first.port}`;
+  // The gateway's own URL (tests, the synthetic checks): its first listener in clear, if any.
+  const plain = config.listen.findIndex((l) => l.tls === null);
+  const first = addresses[Math.max(0, plain)]!;
+  const scheme = plain === -1 ? 'https' : 'http';
+  const url = `${scheme}://${first.family === 'IPv6' ? `[${first.address}]` : first.address}:${first.port}`;
   try {
     await observe.start(url, addresses.map((a) => `${a.address}:${a.port}`));
   } catch (err) {
@@ -105,6 +108,13 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     const warnings = RESTART_ONLY.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k])).map(
       (k) => `${k}: changes to this section need a restart; the running values stay`,
     );
+    // Certificates are read again, so a renewed one is served without a restart.
+    if (JSON.stringify(next.listen) === JSON.stringify(current.listen)) {
+      next.listen.forEach((l, i) => {
+        const problem = renewCertificate(servers[i]!, l);
+        if (problem) warnings.push(problem);
+      });
+    }
     const nextPages = Object.keys(next.errorPages.pages).length > 0 ? await loadCustomPages(next.errorPages.pages) : undefined;
     const old = [...pools.values()];
     const nextPools = buildPools(next, loggers.events);

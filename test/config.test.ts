@@ -45,7 +45,7 @@ describe('loading a valid configuration', () => {
     const timeouts = { connectMs: 5_000, responseHeaderMs: 60_000, idleMs: 60_000, totalMs: 300_000 };
     assert.deepEqual(DEFAULT_TIMEOUTS, timeouts);
     const expected: Config = {
-      listen: [{ host: '127.0.0.1', port: 8080 }],
+      listen: [{ host: '127.0.0.1', port: 8080, tls: null }],
       name: 'gatewise',
       resolver: null,
       timeouts,
@@ -101,8 +101,8 @@ describe('loading a valid configuration', () => {
     const { config, warnings } = loadConfig(file);
     assert.deepEqual(warnings, []);
     assert.deepEqual(config.listen, [
-      { host: '127.0.0.1', port: 8080 },
-      { host: '::1', port: 8443 },
+      { host: '127.0.0.1', port: 8080, tls: null },
+      { host: '::1', port: 8443, tls: null },
     ]);
     assert.equal(config.name, 'edge-1');
     assert.deepEqual(config.resolver, { servers: ['127.0.0.1:5353'], timeoutMs: 2_000, tries: 2 });
@@ -155,10 +155,10 @@ describe('loading a valid configuration', () => {
 
   test('listen accepts one address or a list, IPv6 in brackets', () => {
     const listen = (v: string) => parseConfigText(`${MINIMAL}listen: ${v}\n`, 'g.yaml').config.listen;
-    assert.deepEqual(listen('"[::1]:9000"'), [{ host: '::1', port: 9000 }]);
+    assert.deepEqual(listen('"[::1]:9000"'), [{ host: '::1', port: 9000, tls: null }]);
     assert.deepEqual(listen('[0.0.0.0:80, localhost:0]'), [
-      { host: '0.0.0.0', port: 80 },
-      { host: 'localhost', port: 0 },
+      { host: '0.0.0.0', port: 80, tls: null },
+      { host: 'localhost', port: 0, tls: null },
     ]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigIssue } from './issues.ts';
 import { type Config, type ConfigInput, configWarnings, displayPath, parseConfigObject, type SchemaIssue } from './schema.ts';
@@ -97,6 +98,16 @@ function resolveFiles(config: Config, baseDir: string): SchemaIssue[] {
     }
     u.tls.ca = full;
   }
+  config.listen.forEach((l, i) => {
+    if (l.tls === null) return;
+    const before = issues.length;
+    const cert = mustBeFile(l.tls.cert, ['listen', i, 'tls', 'cert'], 'certificate file');
+    const key = mustBeFile(l.tls.key, ['listen', i, 'tls', 'key'], 'key file');
+    l.tls = { cert, key };
+    if (issues.length > before) return;
+    const problem = keyPairProblem(cert, key);
+    if (problem) issues.push({ path: ['listen', i, 'tls'], message: problem.message, hint: problem.hint });
+  });
   const access = config.log.access;
   if (typeof access === 'object') {
     const full = resolve(baseDir, access.file);
@@ -106,6 +117,20 @@ function resolveFiles(config: Config, baseDir: string): SchemaIssue[] {
     config.log.access = { file: full };
   }
   return issues;
+}
+
+/** Whether OpenSSL takes the files as a certificate (chain) and its private key; null if so. */
+function keyPairProblem(cert: string, key: string): { message: string; hint: string } | null {
+  try {
+    createSecureContext({ cert: readFileSync(cert), key: readFileSync(key) });
+    return null;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const mismatch = e.code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' || /key values mismatch/i.test(e.message);
+    return mismatch
+      ? { message: `the key in ${key} does not belong to the certificate in ${cert}`, hint: 'pair each certificate with the key it was issued for' }
+      : { message: `OpenSSL cannot use ${cert} and ${key}: ${e.message}`, hint: 'both must be PEM: the certificate (then its chain) and an unencrypted private key' };
+  }
 }
 
 function isPem(file: string): boolean {

@@ -134,8 +134,12 @@ export type Alerts = {
   masked: { threshold: number; windowMs: number } | null;
 };
 
+/** PEM files of a listener that terminates TLS (absolute paths once loaded). */
+export type ListenTls = { cert: string; key: string };
+export type Listen = { host: string; port: number; tls: ListenTls | null };
+
 export type Config = {
-  listen: { host: string; port: number }[];
+  listen: Listen[];
   name: string;
   resolver: { servers: string[]; timeoutMs: number; tries: number } | null;
   timeouts: Timeouts;
@@ -204,10 +208,39 @@ function parsePort(text: string): number | null {
   return /^\d{1,5}$/.test(text) && n <= 65535 ? n : null;
 }
 
-type ListenAddress = { host: string; port: number };
+/**
+ * `host:port`, or `{ address: host:port, tls: { cert, key } }` for a listener that
+ * terminates TLS. Returns null after reporting, so every entry of a list is checked.
+ */
+function parseListen(v: unknown, ctx: Ctx, path: Path): Listen | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    const addr = parseAddress(v, ctx, path);
+    return addr && { ...addr, tls: null };
+  }
+  const reject = (message: string, hint: string, at: Path) => {
+    ctx.addIssue({ code: 'custom', message, params: { hint }, path: at });
+    return null;
+  };
+  const o = v as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => k !== 'address' && k !== 'tls');
+  if (unknown !== undefined) return reject(`unknown key "${unknown}"`, 'a listener has address and tls', [...path, unknown]);
+  if (typeof o.address !== 'string') return reject('a listener needs an address', 'write address: 0.0.0.0:8443', path);
+  const addr = parseAddress(o.address, ctx, [...path, 'address']);
+  if (addr === null) return null;
+  if (o.tls === undefined || o.tls === null) return { ...addr, tls: null };
+  const t = o.tls as Record<string, unknown>;
+  const hint = 'write tls: { cert: /etc/gatewise/site.crt, key: /etc/gatewise/site.key } (PEM files)';
+  if (typeof t !== 'object' || Array.isArray(t)) return reject('tls must name a cert and a key file', hint, [...path, 'tls']);
+  const extra = Object.keys(t).find((k) => k !== 'cert' && k !== 'key');
+  if (extra !== undefined) return reject(`unknown key "${extra}"`, hint, [...path, 'tls', extra]);
+  for (const k of ['cert', 'key'] as const) {
+    if (typeof t[k] !== 'string' || t[k] === '') return reject(`tls.${k} must be a file path`, hint, [...path, 'tls', k]);
+  }
+  return { ...addr, tls: { cert: t.cert as string, key: t.key as string } };
+}
 
-/** Returns null after reporting, so every entry of a list is checked. */
-function parseListen(v: unknown, ctx: Ctx, path: Path): ListenAddress | null {
+/** `host:port`; null after reporting. */
+function parseAddress(v: unknown, ctx: Ctx, path: Path): { host: string; port: number } | null {
   const reject = (message: string, hint: string) => {
     ctx.addIssue({ code: 'custom', message, params: { hint }, path });
     return null;
@@ -216,7 +249,7 @@ function parseListen(v: unknown, ctx: Ctx, path: Path): ListenAddress | null {
   if (bare) {
     return reject(`"${v}" has no host`, `write 127.0.0.1:${v} (this machine only) or 0.0.0.0:${v} (all interfaces)`);
   }
-  if (typeof v !== 'string') return reject('expected "host:port"', 'write 127.0.0.1:8080');
+  if (typeof v !== 'string') return reject('expected "host:port"', 'write 127.0.0.1:8080, or { address: 0.0.0.0:8443, tls: { cert: …, key: … } }');
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:[\]\s]+):(\d+)$/.exec(v);
   if (!m) {
     const v6 = /^(.*):(\d+)$/.exec(v);
@@ -232,8 +265,10 @@ function parseListen(v: unknown, ctx: Ctx, path: Path): ListenAddress | null {
   return { host, port };
 }
 
+type ListenInput = string | { address: string; tls?: { cert: string; key: string } | null };
+
 /** One address or a list of them. */
-const listenSchema = z.custom<string | string[]>(() => true).transform((v, ctx) => {
+const listenSchema = z.custom<ListenInput | ListenInput[]>(() => true).transform((v, ctx) => {
   const parsed = Array.isArray(v) ? v.map((item, i) => parseListen(item, ctx, [i])) : [parseListen(v, ctx, [])];
   if (parsed.length === 0) return reject(ctx, 'no address to listen on', 'write listen: 127.0.0.1:8080');
   const list = parsed.filter((a) => a !== null);
@@ -528,7 +563,7 @@ const adminSchema = z
     listen: z
       .custom<string | null>(() => true)
       .default(null)
-      .transform((v, ctx) => (v === null ? null : (parseListen(v, ctx, []) ?? z.NEVER))),
+      .transform((v, ctx) => (v === null ? null : (parseAddress(v, ctx, []) ?? z.NEVER))),
     token: z.string().min(16).nullable().default(null),
   })
   .transform((a, ctx) => {

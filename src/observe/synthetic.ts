@@ -57,11 +57,17 @@ export class SyntheticChecker {
   private readonly states: State[];
   // Fresh connections (reset: true) so a probe tests connecting, as a new visitor would.
   private readonly agent = new Agent({ connections: 4 });
+  /**
+   * The gateway's own TLS listener, reached on loopback: its certificate names the site,
+   * not 127.0.0.1, and it is our own process, so it is not verified (origins still are).
+   */
+  private readonly self: Agent;
   private running = false;
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(opts: SyntheticOptions) {
     this.opts = opts;
+    this.self = opts.gatewayUrl.startsWith('https:') ? new Agent({ connections: 4, connect: { rejectUnauthorized: false } }) : this.agent;
     this.states = opts.checks.map((check) => ({
       check,
       gateway: new Ring(HISTORY),
@@ -81,6 +87,7 @@ export class SyntheticChecker {
     for (const s of this.states) if (s.timer) clearTimeout(s.timer);
     await Promise.allSettled([...this.inflight]);
     await this.agent.close();
+    if (this.self !== this.agent) await this.self.close();
   }
 
   /** Probes every check now (tests, and the first round). */
@@ -140,7 +147,7 @@ export class SyntheticChecker {
     const signal = AbortSignal.timeout(timeoutMs);
     const took = () => Math.round((performance.now() - start) * 10) / 10;
     try {
-      const res = await request(url, { dispatcher: this.agent, headers, signal, reset: true });
+      const res = await request(url, { dispatcher: via === 'gateway' ? this.self : this.agent, headers, signal, reset: true });
       await res.body.dump();
       const ok = res.statusCode >= 200 && res.statusCode < 400;
       const requestId = header(res.headers['x-request-id']);

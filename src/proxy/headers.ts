@@ -144,7 +144,8 @@ export function upstreamRequestHead(req: IncomingMessage, name: string, policy: 
   const loop = via !== '' && viaHasName(via, name);
   out.push('via', via ? `${via}, 1.1 ${name}` : `1.1 ${name}`);
   out.push('x-request-id', requestId);
-  const proto = xfProto || 'http';
+  // A TLS listener's socket is a TLSSocket, whose `encrypted` is true.
+  const proto = xfProto || ((req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http');
   if (policy.xForwarded) {
     out.push('x-forwarded-for', xff ? `${xff}, ${peer}` : peer);
     out.push('x-forwarded-proto', proto);

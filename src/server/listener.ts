@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type Server, createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { type Server, type ServerOptions, createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { Server as TlsServer } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Config } from '../config/schema.ts';
+import type { Config, Listen } from '../config/schema.ts';
 import { classifyClientError } from '../errors/classify.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { renderErrorPage } from '../errors/error-page.ts';
@@ -14,23 +17,25 @@ export type Handlers = Pick<Pipeline, 'handle' | 'handleUpgrade'>;
 const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
 /**
- * One HTTP/1.1 listener. Node's own parser rejects malformed requests before any
- * handler runs; clientError turns that into a 4xx with a Proxy-Status and a log line,
- * and the request never reaches an origin.
+ * One HTTP/1.1 listener, in clear or terminating TLS. Node's own parser rejects malformed
+ * requests before any handler runs; clientError turns that into a 4xx with a Proxy-Status
+ * and a log line, and the request never reaches an origin.
  */
-export function createListener(config: Config, pipeline: Handlers, accessLog: AccessOutput): Server {
-  const server = createServer(
-    {
-      headersTimeout: config.client.headerTimeoutMs,
-      requestTimeout: config.client.requestTimeoutMs,
-      keepAliveTimeout: config.client.keepAliveTimeoutMs,
-      maxHeaderSize: config.client.maxHeaderBytes,
-      // Slow-client timeouts are checked on this period; 1 s keeps them close to their value.
-      connectionsCheckingInterval: 1000,
-      requireHostHeader: true,
-    },
-    pipeline.handle,
-  );
+export function createListener(config: Config, at: Listen, pipeline: Handlers, accessLog: AccessOutput): Server {
+  const options: ServerOptions = {
+    headersTimeout: config.client.headerTimeoutMs,
+    requestTimeout: config.client.requestTimeoutMs,
+    keepAliveTimeout: config.client.keepAliveTimeoutMs,
+    maxHeaderSize: config.client.maxHeaderBytes,
+    // Slow-client timeouts are checked on this period; 1 s keeps them close to their value.
+    connectionsCheckingInterval: 1000,
+    requireHostHeader: true,
+  };
+  // The files were checked as a pair when the configuration was loaded (config/load.ts).
+  // A failed handshake only closes that connection (Node destroys the socket).
+  const server: Server = at.tls
+    ? createTlsServer({ ...options, cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key) }, pipeline.handle)
+    : createServer(options, pipeline.handle);
   if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
   server.on('upgrade', pipeline.handleUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -75,6 +80,20 @@ export function createListener(config: Config, pipeline: Handlers, accessLog: Ac
     );
   });
   return server;
+}
+
+/**
+ * Reads a TLS listener's certificate and key again (a reload after a renewal): new
+ * handshakes get them, connections already open keep theirs. Returns a problem, or null.
+ */
+export function renewCertificate(server: Server, at: Listen): string | null {
+  if (!at.tls || !(server instanceof TlsServer)) return null;
+  try {
+    server.setSecureContext({ cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key) });
+    return null;
+  } catch (err) {
+    return `listen ${at.host}:${at.port}: the certificate was not renewed, the running one stays: ${(err as Error).message}`;
+  }
 }
 
 export function listen(server: Server, host: string, port: number): Promise<AddressInfo> {

@@ -1,0 +1,176 @@
+// A listener that terminates TLS: requests over HTTPS reach the origin marked as such, errors
+// are explained over TLS too, bad certificate files are configuration errors, and a reload
+// serves a renewed certificate without a restart.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as connectTls } from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError, parseConfigText } from '../src/config/load.ts';
+import { type EchoBody, type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
+import { TLS_CERT_PATH, TLS_KEY_PATH, loadTlsFixture } from '../src/lab/tls-fixture.ts';
+import { header, send } from './helpers/client.ts';
+import { type TestGateway, startTestGateway } from './helpers/start-gateway.ts';
+
+let healthy: RunningOrigin;
+let offline: RunningOrigin;
+let dir: string;
+
+before(async () => {
+  healthy = await startOrigin({ fault: 'healthy' });
+  offline = await startOrigin({ fault: 'offline' });
+  dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
+});
+
+after(async () => {
+  await healthy?.close();
+  await offline?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const config = (cert: string, key: string): string => `
+listen:
+  - 127.0.0.1:0
+  - { address: 127.0.0.1:0, tls: { cert: ${cert}, key: ${key} } }
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+  down: { endpoints: ["${offline.url}"] }
+routes:
+  - { path: /down, upstream: down }
+  - { path: /, upstream: app }
+`;
+
+const tlsUrl = (gw: TestGateway): string => `https://localhost:${gw.addresses[1]!.port}`;
+const trust = { ca: loadTlsFixture().cert, servername: 'localhost' };
+
+/** The SHA-256 fingerprint of the certificate a fresh handshake with `port` presents. */
+function fingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connectTls({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false }, () => {
+      resolve(s.getPeerCertificate().fingerprint256);
+      s.end();
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('a TLS listener beside a cleartext one', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway(config(TLS_CERT_PATH, TLS_KEY_PATH));
+  });
+  after(() => gw?.stop(100));
+
+  test('HTTPS reaches the origin with X-Forwarded-Proto and Forwarded proto=https; clear text says http', async () => {
+    const r = await send(`${tlsUrl(gw)}/echo`, trust);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.status, 200);
+    assert.match(header(r, 'proxy-status'), /received-status=200/);
+    const seen = Object.fromEntries((JSON.parse(r.body) as EchoBody).headers.map(([k, v]) => [k.toLowerCase(), v]));
+    assert.equal(seen['x-forwarded-proto'], 'https');
+    assert.match(seen.forwarded ?? '', /proto=https;host="localhost:\d+"/);
+    const plain = await send(`${gw.url}/echo`);
+    assert.ok(plain.ok);
+    const plainSeen = Object.fromEntries((JSON.parse(plain.body) as EchoBody).headers.map(([k, v]) => [k.toLowerCase(), v]));
+    assert.equal(plainSeen['x-forwarded-proto'], 'http');
+  });
+
+  test('a failure is explained over TLS: 502 connection_refused with its page and log line', async () => {
+    const r = await send(`${tlsUrl(gw)}/down`, { ...trust, headers: { accept: 'text/html', 'x-request-id': 'tls-down' } });
+    assert.ok(r.ok);
+    assert.equal(r.status, 502);
+    assert.match(header(r, 'proxy-status'), /error=connection_refused/);
+    assert.match(r.body, /<html/i);
+    assert.equal((await gw.logFor('tls-down')).error?.type, 'connection_refused');
+  });
+
+  test('a client that does not trust the certificate, or speaks clear text to the TLS port, is refused; the gateway serves on', async () => {
+    const untrusted = await send(`${tlsUrl(gw)}/`);
+    assert.equal(untrusted.ok, false);
+    assert.equal((untrusted as { code: string }).code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+    const clear = await send(`http://127.0.0.1:${gw.addresses[1]!.port}/`, { timeoutMs: 3000 });
+    assert.ok(!clear.ok || clear.status >= 400, JSON.stringify(clear));
+    const r = await send(`${tlsUrl(gw)}/`, trust);
+    assert.ok(r.ok);
+    assert.equal(r.status, 200);
+  });
+});
+
+describe('certificate files', () => {
+  test('a missing file or a key that belongs to another certificate is a configuration error at its line', () => {
+    const issues = (text: string) => {
+      try {
+        parseConfigText(text, 'gw.yaml');
+      } catch (err) {
+        if (err instanceof ConfigError) return err.issues;
+      }
+      assert.fail('expected a ConfigError');
+    };
+    const missing = issues(config(join(dir, 'nope.crt'), TLS_KEY_PATH));
+    assert.equal(missing.length, 1);
+    assert.equal(missing[0]!.line, 4);
+    assert.equal(missing[0]!.path, 'listen[1].tls.cert');
+    assert.match(missing[0]!.message, /certificate file ".*nope\.crt" does not exist/);
+    const otherKey = join(dir, 'other.key');
+    writeFileSync(otherKey, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const mismatch = issues(config(TLS_CERT_PATH, otherKey));
+    assert.equal(mismatch[0]!.path, 'listen[1].tls');
+    assert.match(mismatch[0]!.message, /does not belong to the certificate/);
+    assert.match(mismatch[0]!.hint ?? '', /the key it was issued for/);
+  });
+
+  test('a reload serves a renewed certificate to new connections, without a restart', async () => {
+    const cert = join(dir, 'site.crt');
+    const key = join(dir, 'site.key');
+    copyFileSync(TLS_CERT_PATH, cert);
+    copyFileSync(TLS_KEY_PATH, key);
+    const gw = await startTestGateway(config(cert, key));
+    try {
+      const port = gw.addresses[1]!.port;
+      const before = await fingerprint(port);
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+        '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
+      ], { stdio: 'ignore' });
+      assert.equal(await fingerprint(port), before, 'nothing changes before the reload');
+      const warnings = await gw.reload(parseConfigText(config(cert, key), 'gw.yaml').config);
+      // The test gateway logs JSON whatever the file says, hence a log warning; none other.
+      assert.deepEqual(
+        warnings.filter((w) => !w.startsWith('log:')),
+        [],
+      );
+      const after = await fingerprint(port);
+      assert.notEqual(after, before);
+      const r = await send(`https://localhost:${port}/`, { ca: readFileSync(cert), servername: 'localhost' });
+      assert.ok(r.ok && r.status === 200, JSON.stringify(r));
+    } finally {
+      await gw.stop(100);
+    }
+  });
+});
+
+describe('only a TLS listener', () => {
+  test('the gateway’s URL is https, and its synthetic checks reach it (its own certificate is not checked on loopback)', async () => {
+    const gw = await startTestGateway(`
+listen: [{ address: 127.0.0.1:0, tls: { cert: ${TLS_CERT_PATH}, key: ${TLS_KEY_PATH} } }]
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /, upstream: app }
+synthetic:
+  - { name: home, url: /health, origin: ${healthy.url}/health, interval: 1h, timeout: 1s }
+`);
+    try {
+      assert.match(gw.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      await gw.observe.synthetic!.runOnce();
+      const [check] = gw.observe.status().synthetic;
+      assert.equal(check!.gateway.at(-1)!.status, 200, JSON.stringify(check));
+      assert.equal(check!.verdict.code, 'up');
+    } finally {
+      await gw.stop(100);
+    }
+  });
+});
