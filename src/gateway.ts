@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.ts';
 import { type CustomPages, loadCustomPages } from './errors/error-page.ts';
@@ -6,7 +5,7 @@ import { type LoggerOverrides, type Loggers, createLoggers } from './observe/log
 import { Observability } from './observe/observability.ts';
 import { Pipeline } from './proxy/pipeline.ts';
 import { Router } from './routing/router.ts';
-import { createListener, listen, renewCertificate } from './server/listener.ts';
+import { type Listener, createListener, listen } from './server/listener.ts';
 import { type UpstreamPool, buildPools } from './upstream/pool.ts';
 
 export type RunningGateway = {
@@ -55,16 +54,16 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     handle: (req: Parameters<Pipeline['handle']>[0], res: Parameters<Pipeline['handle']>[1]) => pipeline.handle(req, res),
     handleUpgrade: (...a: Parameters<Pipeline['handleUpgrade']>) => pipeline.handleUpgrade(...a),
   };
-  const servers: Server[] = [];
+  const servers: Listener[] = [];
   const addresses: AddressInfo[] = [];
   try {
     for (const l of config.listen) {
       const server = createListener(config, l, handlers, loggers.accessOutput);
       servers.push(server);
-      addresses.push(await listen(server, l.host, l.port));
+      addresses.push(await listen(server.server, l.host, l.port));
     }
   } catch (err) {
-    for (const s of servers) s.close();
+    for (const s of servers) s.server.close();
     await Promise.all([...pools.values()].map((p) => p.destroy()));
     await observe.stop();
     throw err;
@@ -77,7 +76,7 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
   try {
     await observe.start(url, addresses.map((a) => `${a.address}:${a.port}`));
   } catch (err) {
-    for (const s of servers) s.close();
+    for (const s of servers) s.server.close();
     await Promise.all([...pools.values()].map((p) => p.destroy()));
     await observe.stop();
     throw err;
@@ -90,12 +89,12 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
       loggers.events.info({ inflight: inflight(), graceMs }, 'gatewise stopping');
       // Probes and the admin listener stop first; alerts still on their way drain meanwhile.
       const observed = observe.stop();
-      const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      for (const s of servers) s.closeIdleConnections();
+      const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.server.close(() => r()))));
+      for (const s of servers) s.closeIdle();
       const deadline = Date.now() + graceMs;
       while (inflight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       const abandoned = inflight();
-      for (const s of servers) s.closeAllConnections();
+      for (const s of servers) s.closeAll();
       await closed;
       await Promise.all([...pools.values()].map((p) => p.destroy()));
       await observed;
@@ -111,7 +110,7 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     // Certificates are read again, so a renewed one is served without a restart.
     if (JSON.stringify(next.listen) === JSON.stringify(current.listen)) {
       next.listen.forEach((l, i) => {
-        const problem = renewCertificate(servers[i]!, l);
+        const problem = servers[i]!.renewCertificate(l);
         if (problem) warnings.push(problem);
       });
     }

@@ -114,7 +114,7 @@ describe('loading a valid configuration', () => {
       maxHeaderBytes: 32 * 1024,
       maxConnections: 1000,
     });
-    assert.deepEqual(config.limits, { maxResponseHeaderBytes: 16_384, maxRequestBodyBytes: 10 * 1024 * 1024 });
+    assert.deepEqual(config.limits, { maxResponseHeaderBytes: 16_384, maxRequestBodyBytes: 10 * 1024 * 1024, maxResponseBodyBytes: null });
     assert.deepEqual(config.forwarded, { xForwarded: true, forwarded: false, trustedProxies: ['10.0.0.0/8', '::1'] });
     assert.deepEqual(config.errorPages, { exposeInternals: true, pages: { '502': join(tmp, '502.html') } });
 

@@ -103,7 +103,7 @@ function resolveFiles(config: Config, baseDir: string): SchemaIssue[] {
     const before = issues.length;
     const cert = mustBeFile(l.tls.cert, ['listen', i, 'tls', 'cert'], 'certificate file');
     const key = mustBeFile(l.tls.key, ['listen', i, 'tls', 'key'], 'key file');
-    l.tls = { cert, key };
+    l.tls = { ...l.tls, cert, key };
     if (issues.length > before) return;
     const problem = keyPairProblem(cert, key);
     if (problem) issues.push({ path: ['listen', i, 'tls'], message: problem.message, hint: problem.hint });

@@ -134,8 +134,8 @@ export type Alerts = {
   masked: { threshold: number; windowMs: number } | null;
 };
 
-/** PEM files of a listener that terminates TLS (absolute paths once loaded). */
-export type ListenTls = { cert: string; key: string };
+/** PEM files of a listener that terminates TLS (absolute paths once loaded); http2: offer h2 by ALPN. */
+export type ListenTls = { cert: string; key: string; http2: boolean };
 export type Listen = { host: string; port: number; tls: ListenTls | null };
 
 export type Config = {
@@ -229,14 +229,15 @@ function parseListen(v: unknown, ctx: Ctx, path: Path): Listen | null {
   if (addr === null) return null;
   if (o.tls === undefined || o.tls === null) return { ...addr, tls: null };
   const t = o.tls as Record<string, unknown>;
-  const hint = 'write tls: { cert: /etc/gatewise/site.crt, key: /etc/gatewise/site.key } (PEM files)';
+  const hint = 'write tls: { cert: /etc/gatewise/site.crt, key: /etc/gatewise/site.key, http2: true } (PEM files)';
   if (typeof t !== 'object' || Array.isArray(t)) return reject('tls must name a cert and a key file', hint, [...path, 'tls']);
-  const extra = Object.keys(t).find((k) => k !== 'cert' && k !== 'key');
+  const extra = Object.keys(t).find((k) => k !== 'cert' && k !== 'key' && k !== 'http2');
   if (extra !== undefined) return reject(`unknown key "${extra}"`, hint, [...path, 'tls', extra]);
   for (const k of ['cert', 'key'] as const) {
     if (typeof t[k] !== 'string' || t[k] === '') return reject(`tls.${k} must be a file path`, hint, [...path, 'tls', k]);
   }
-  return { ...addr, tls: { cert: t.cert as string, key: t.key as string } };
+  if (t.http2 !== undefined && typeof t.http2 !== 'boolean') return reject('tls.http2 must be true or false', hint, [...path, 'tls', 'http2']);
+  return { ...addr, tls: { cert: t.cert as string, key: t.key as string, http2: t.http2 === true } };
 }
 
 /** `host:port`; null after reporting. */
@@ -265,7 +266,7 @@ function parseAddress(v: unknown, ctx: Ctx, path: Path): { host: string; port: n
   return { host, port };
 }
 
-type ListenInput = string | { address: string; tls?: { cert: string; key: string } | null };
+type ListenInput = string | { address: string; tls?: { cert: string; key: string; http2?: boolean } | null };
 
 /** One address or a list of them. */
 const listenSchema = z.custom<ListenInput | ListenInput[]>(() => true).transform((v, ctx) => {

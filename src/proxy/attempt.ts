@@ -161,7 +161,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     const out = clientResponseHeaders(headers, name, `${proxyStatusMember}; received-status=${statusCode}`, ctx.requestId);
     try {
-      if (statusMessage) ctx.res.writeHead(statusCode, statusMessage, out);
+      // HTTP/2 has no reason phrase (Node warns on every one it is given).
+      if (statusMessage && ctx.req.httpVersionMajor === 1) ctx.res.writeHead(statusCode, statusMessage, out);
       else ctx.res.writeHead(statusCode, out);
     } catch (err) {
       // Node refuses a header value it cannot send: the origin's answer is not valid HTTP.

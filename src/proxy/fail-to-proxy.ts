@@ -59,7 +59,8 @@ export function failToProxy(ctx: RequestCtx, err: ProxyError, opts: FailOptions)
   ];
   for (const [k, v] of Object.entries(page.headers)) headers.push(k, v);
   // A malformed or looping request leaves the connection in a state not worth reusing.
-  if (err.source === 'downstream' || err.type === 'proxy_loop_detected') headers.push('connection', 'close');
+  // (HTTP/2 has no Connection field: its other streams are not affected.)
+  if ((err.source === 'downstream' || err.type === 'proxy_loop_detected') && ctx.req.httpVersionMajor === 1) headers.push('connection', 'close');
   res.writeHead(page.status, headers);
   res.end(ctx.req.method === 'HEAD' ? undefined : page.body);
 }

@@ -76,6 +76,30 @@ function rawConnection(raw: readonly string[]): Set<string> | null {
   return connectionTokens(value);
 }
 
+/**
+ * An HTTP/2 request's fields as HTTP/1.1 has them: no pseudo-header fields, `:authority` as
+ * Host (RFC 9113 §8.3.1), and the cookie crumbs joined into one Cookie field (§8.2.3).
+ */
+function http1Fields(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  let authority = '';
+  let host = false;
+  let cookie: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    const value = raw[i + 1]!;
+    if (key === ':authority') authority = value;
+    else if (key === 'cookie') cookie = cookie === null ? value : `${cookie}; ${value}`;
+    else if (key.charCodeAt(0) !== 58 /* ':' */) {
+      if (key === 'host') host = true;
+      out.push(key, value);
+    }
+  }
+  if (!host && authority) out.unshift('host', authority);
+  if (cookie !== null) out.push('cookie', cookie);
+  return out;
+}
+
 function viaHasName(via: string, name: string): boolean {
   for (const part of via.split(',')) {
     // "1.1 gatewise (comment)": received-by is the second word.
@@ -96,7 +120,8 @@ function forwardedFor(ip: string): string {
  * for every request.
  */
 export function upstreamRequestHead(req: IncomingMessage, name: string, policy: ForwardingPolicy): UpstreamRequestHead {
-  const raw = req.rawHeaders;
+  const h2 = req.httpVersionMajor === 2;
+  const raw = h2 ? http1Fields(req.rawHeaders) : req.rawHeaders;
   const peer = req.socket.remoteAddress ?? '';
   const trusted = peer !== '' && policy.hasTrusted && policy.trusted.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
   const connection = rawConnection(raw);
@@ -142,8 +167,12 @@ export function upstreamRequestHead(req: IncomingMessage, name: string, policy: 
   // A client's own id is kept (it ties the gateway's log to the caller's), when it is sane.
   if (!REQUEST_ID_OK.test(requestId)) requestId = randomUUID();
   const loop = via !== '' && viaHasName(via, name);
-  out.push('via', via ? `${via}, 1.1 ${name}` : `1.1 ${name}`);
+  const hop = h2 ? `2 ${name}` : `1.1 ${name}`;
+  out.push('via', via ? `${via}, ${hop}` : hop);
   out.push('x-request-id', requestId);
+  // An HTTP/2 body is framed by the stream, not by a header: one is coming unless the
+  // request's headers ended the stream. The origin gets it chunked.
+  if (h2 && contentLength === null && !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders) chunked = true;
   // A TLS listener's socket is a TLSSocket, whose `encrypted` is true.
   const proto = xfProto || ((req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http');
   if (policy.xForwarded) {

@@ -3,16 +3,32 @@ import { readFileSync } from 'node:fs';
 import { type Server, type ServerOptions, createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { Server as TlsServer } from 'node:tls';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Config, Listen } from '../config/schema.ts';
 import { classifyClientError } from '../errors/classify.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { renderErrorPage } from '../errors/error-page.ts';
 import { type AccessOutput, logWarning } from '../observe/access-log.ts';
 import type { Pipeline } from '../proxy/pipeline.ts';
+import { createH2Listener } from './h2-listener.ts';
 
 /** What a listener hands requests to: the current pipeline (it changes on reload). */
 export type Handlers = Pick<Pipeline, 'handle' | 'handleUpgrade'>;
+
+/** What the gateway needs of a listener, whatever protocol it speaks. */
+export type Listener = {
+  readonly server: NetServer;
+  /** Closes the connections with no request in flight (a graceful stop begins). */
+  closeIdle(): void;
+  /** Closes every connection (the grace period is over). */
+  closeAll(): void;
+  /**
+   * Reads a TLS listener's certificate and key again (a reload after a renewal): new
+   * handshakes get them, connections already open keep theirs. Returns a problem, or null.
+   */
+  renewCertificate(at: Listen): string | null;
+};
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
@@ -21,7 +37,8 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
  * requests before any handler runs; clientError turns that into a 4xx with a Proxy-Status
  * and a log line, and the request never reaches an origin.
  */
-export function createListener(config: Config, at: Listen, pipeline: Handlers, accessLog: AccessOutput): Server {
+export function createListener(config: Config, at: Listen, pipeline: Handlers, accessLog: AccessOutput): Listener {
+  if (at.tls?.http2) return createH2Listener(config, at.tls, pipeline, accessLog);
   const options: ServerOptions = {
     headersTimeout: config.client.headerTimeoutMs,
     requestTimeout: config.client.requestTimeoutMs,
@@ -38,7 +55,19 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
     : createServer(options, pipeline.handle);
   if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
   server.on('upgrade', pipeline.handleUpgrade);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+  server.on('clientError', clientErrorHandler(config, accessLog));
+  return {
+    server,
+    closeIdle: () => server.closeIdleConnections(),
+    closeAll: () => server.closeAllConnections(),
+    renewCertificate: (next) => renew(server, next),
+  };
+}
+
+/** HTTP/1.x requests Node's parser refused: a 4xx page, a Proxy-Status and a log line. */
+export function clientErrorHandler(config: Config, accessLog: AccessOutput): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    const peer = (socket as Partial<Socket>).remoteAddress ?? '';
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
@@ -63,7 +92,7 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
       accessLog,
       {
         reqId: requestId,
-        client: socket.remoteAddress ?? '',
+        client: peer,
         method: null,
         host: null,
         path: null,
@@ -78,15 +107,10 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
       },
       `${status} ${e.type}`,
     );
-  });
-  return server;
+  };
 }
 
-/**
- * Reads a TLS listener's certificate and key again (a reload after a renewal): new
- * handshakes get them, connections already open keep theirs. Returns a problem, or null.
- */
-export function renewCertificate(server: Server, at: Listen): string | null {
+export function renew(server: NetServer, at: Listen): string | null {
   if (!at.tls || !(server instanceof TlsServer)) return null;
   try {
     server.setSecureContext({ cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key) });
@@ -96,7 +120,7 @@ export function renewCertificate(server: Server, at: Listen): string | null {
   }
 }
 
-export function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+export function listen(server: NetServer, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
