@@ -2,7 +2,7 @@
 // clients, trusted proxies, and a graceful stop of a real process.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type EchoBody, type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
@@ -337,6 +337,62 @@ routes:
     } finally {
       await gw.stop(100);
       await slow.close();
+    }
+  });
+
+  test('the response_header wait starts when the upload ends: a slow upload is not a slow origin', async () => {
+    const gw = await startTestGateway(`
+timeouts: { response_header: 1200ms }
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /, upstream: app }
+`);
+    try {
+      // 160 KiB (streamed: over retry.buffer_body) sent over ~2 s, longer than the limit.
+      const chunk = Buffer.alloc(8192, 1);
+      const u = new URL(`${gw.url}/echo`);
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-length': String(chunk.length * 20) } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        let sent = 0;
+        const next = (): void => {
+          if (sent++ === 20) req.end();
+          else req.write(chunk, () => setTimeout(next, 100));
+        };
+        next();
+      });
+      assert.equal(answer.status, 200, answer.body.slice(0, 300));
+      assert.equal((JSON.parse(answer.body) as EchoBody).bodyBytes, chunk.length * 20);
+    } finally {
+      await gw.stop(100);
+    }
+  });
+
+  test('an idle limit above 1 s fires when it says, in the middle of the body', async () => {
+    const drip = await startOrigin({ fault: 'drip', intervalMs: 5000, bodyBytes: 5 });
+    const gw = await startTestGateway(`
+timeouts: { idle: 1200ms }
+upstreams:
+  app: { endpoints: ["${drip.url}"] }
+routes:
+  - { path: /, upstream: app }
+`);
+    try {
+      const r = await send(`${gw.url}/`, { headers: { 'x-request-id': 'idle-1' } });
+      assert.equal(r.ok, false, 'the client sees the response cut');
+      const line = await gw.logFor('idle-1');
+      assert.equal(line.error?.type, 'connection_read_timeout');
+      assert.equal(line.error?.detail, 'body_idle_timeout');
+      const ms = line.durationMs as number;
+      assert.ok(ms >= 1195 && ms < 1400, `cut after ${ms} ms`);
+    } finally {
+      await gw.stop(100);
+      await drip.close();
     }
   });
 

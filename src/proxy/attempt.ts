@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { type Dispatcher, errors } from 'undici';
 import type { Timeouts } from '../config/schema.ts';
 import { type AttemptProgress, classifyUpstreamError } from '../errors/classify.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
@@ -49,8 +49,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private abandoned: ProxyError | null = null;
   private settled = false;
   private perTry: NodeJS.Timeout | null = null;
-  /** Our own response header timer, for limits undici's coarse timers would overshoot (see onRequestStart). */
+  /**
+   * Our own response header and body idle timers, for limits over a second, which undici's
+   * coarse timers overshoot by up to half a second (a 1,200 ms limit fired at ~1,500 ms).
+   * They end the try with undici's own timeout errors, so classify.ts reads them as it
+   * reads undici's; undici's timers stay a second later as a backstop.
+   */
   private headerWait: NodeJS.Timeout | null = null;
+  private idleWait: NodeJS.Timeout | null = null;
   /**
    * What undici reads a streamed upload from. undici destroys its body stream when a try ends
    * early; given the client's request itself, that would kill the client's connection. The
@@ -85,9 +91,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
           method: method as Dispatcher.HttpMethod,
           headers,
           body: this.pass ?? body,
-          // Above UNDICI_EXACT_UP_TO_MS our own timer (onRequestStart) fires first; undici's stays as a backstop.
-          headersTimeout: timeouts.responseHeaderMs <= UNDICI_EXACT_UP_TO_MS ? timeouts.responseHeaderMs : timeouts.responseHeaderMs + BACKSTOP_MS,
-          bodyTimeout: timeouts.idleMs,
+          headersTimeout: ownTimer(timeouts.responseHeaderMs) ? timeouts.responseHeaderMs + BACKSTOP_MS : timeouts.responseHeaderMs,
+          bodyTimeout: ownTimer(timeouts.idleMs) ? timeouts.idleMs + BACKSTOP_MS : timeouts.idleMs,
         },
         this,
       );
@@ -122,13 +127,26 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.progress = 'sent';
     awaitSocketFacts(this.facts);
     if (this.pass) (this.input.body as Readable).pipe(this.pass);
-    const { responseHeaderMs } = this.input.timeouts;
-    // undici runs waits over a second on a ~500 ms tick, so a 1.2 s limit fired at
-    // ~1.5 s; counted from the same moment undici counts (the request handed to a socket).
-    if (responseHeaderMs > UNDICI_EXACT_UP_TO_MS) {
-      this.headerWait = setTimeout(() => this.abort(responseHeaderTimeout(this.input.endpoint.address, responseHeaderMs)), responseHeaderMs);
-    }
+    // Counted, as undici counts it, from the end of the request: a long upload is not a slow origin.
+    if (this.pass) this.pass.once('end', this.armHeaderWait);
+    else this.armHeaderWait();
   }
+
+  private readonly armHeaderWait = (): void => {
+    const ms = this.input.timeouts.responseHeaderMs;
+    if (!ownTimer(ms) || this.settled || this.status !== null) return;
+    this.headerWait = setTimeout(this.onTimer, ms, 'headers');
+  };
+
+  private armIdleWait(): void {
+    const ms = this.input.timeouts.idleMs;
+    if (ownTimer(ms) && !this.settled) this.idleWait = setTimeout(this.onTimer, ms, 'body');
+  }
+
+  private readonly onTimer = (what: 'headers' | 'body'): void => {
+    if (this.settled || !this.controller) return;
+    this.controller.abort(what === 'headers' ? new errors.HeadersTimeoutError() : new errors.BodyTimeoutError());
+  };
 
   onResponseStart(
     controller: Dispatcher.DispatchController,
@@ -181,6 +199,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     this.progress = 'streaming';
+    this.armIdleWait();
     this.input.onHeaders?.(this);
   }
 
@@ -189,11 +208,17 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.input.ctx.bytes += chunk.length;
     if (!this.input.ctx.res.write(chunk)) {
       controller.pause();
+      // The client is slow, not the origin: the idle wait starts again when it has read.
+      if (this.idleWait) clearTimeout(this.idleWait);
+      this.idleWait = null;
       this.input.ctx.res.once('drain', this.onDrain);
+    } else {
+      this.idleWait?.refresh();
     }
   }
 
   private onDrain(): void {
+    this.armIdleWait();
     this.controller?.resume();
   }
 
@@ -202,6 +227,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.perTry = null;
     if (this.headerWait) clearTimeout(this.headerWait);
     this.headerWait = null;
+    if (this.idleWait) clearTimeout(this.idleWait);
+    this.idleWait = null;
   }
 
   onResponseEnd(): void {
@@ -249,19 +276,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
 /** Above this, undici's timers are coarse (lib/util/timers.js: native timers only up to 1 s). */
 const UNDICI_EXACT_UP_TO_MS = 1000;
-/** How much later undici's own header timeout fires, should ours somehow not. */
+/** How much later undici's own timeouts fire, should ours somehow not. */
 const BACKSTOP_MS = 1000;
 
-function responseHeaderTimeout(address: string, ms: number): ProxyError {
-  return new ProxyError({
-    type: 'http_response_timeout',
-    detail: 'response_header_timeout',
-    message: `${address} sent no response headers within ${ms} ms`,
-    source: 'upstream',
-    origin: 'local',
-    stage: 'headers',
-    retry: 'idempotent',
-  });
+function ownTimer(ms: number): boolean {
+  return ms > UNDICI_EXACT_UP_TO_MS;
 }
 
 function responseBodyTooLarge(address: string, limit: number, announced: string): ProxyError {
