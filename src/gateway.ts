@@ -5,6 +5,7 @@ import { type LoggerOverrides, type Loggers, createLoggers } from './observe/log
 import { Observability } from './observe/observability.ts';
 import { Pipeline } from './proxy/pipeline.ts';
 import { Router } from './routing/router.ts';
+import { ResponseCache } from './cache/store.ts';
 import { type Listener, createListener, listen } from './server/listener.ts';
 import { type UpstreamPool, buildPools } from './upstream/pool.ts';
 
@@ -29,7 +30,7 @@ export type RunningGateway = {
   stop(graceMs?: number): Promise<void>;
 };
 
-const RESTART_ONLY = ['listen', 'client', 'log', 'admin', 'shutdown', 'synthetic', 'alerts'] as const;
+const RESTART_ONLY = ['listen', 'client', 'log', 'admin', 'shutdown', 'synthetic', 'alerts', 'cache'] as const;
 
 export async function startGateway(config: Config, overrides: LoggerOverrides = {}): Promise<RunningGateway> {
   const loggers = createLoggers(config.log, overrides);
@@ -39,7 +40,14 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
   // Subscribed before the first request can arrive, so every request is counted.
   const observe = new Observability({ config, pools, events: loggers.events });
   let current = config;
+  // One store for the process: a reload keeps what is cached (its size is read at start).
+  let cache: ResponseCache | null = null;
+  const cacheFor = (c: Config): ResponseCache | null => {
+    if (c.routes.some((r) => r.cache !== null)) cache ??= new ResponseCache(config.cache.maxSizeBytes);
+    return cache;
+  };
   let pipeline = new Pipeline({
+    cache: cacheFor(config),
     config,
     router: new Router(config.routes),
     pools,
@@ -121,7 +129,15 @@ export async function startGateway(config: Config, overrides: LoggerOverrides = 
     pools.clear();
     for (const [k, v] of nextPools) pools.set(k, v);
     const previous = pipeline;
-    pipeline = new Pipeline({ config: next, router: new Router(next.routes), pools, accessLog: loggers.accessOutput, events: loggers.events, pages: nextPages });
+    pipeline = new Pipeline({
+      config: next,
+      router: new Router(next.routes),
+      pools,
+      accessLog: loggers.accessOutput,
+      events: loggers.events,
+      pages: nextPages,
+      cache: cacheFor(next),
+    });
     current = next;
     retired.add(previous);
     void (async () => {

@@ -27,6 +27,7 @@ function ctx(over: Partial<RequestCtx>, status: number): RequestCtx {
     bytes: 0,
     error: null,
     clientGone: false,
+    cache: null,
     ...over,
   };
 }

@@ -53,6 +53,7 @@ describe('loading a valid configuration', () => {
       limits: { maxResponseHeaderBytes: 16_384, maxRequestBodyBytes: null, maxResponseBodyBytes: null },
       forwarded: { xForwarded: true, forwarded: true, trustedProxies: [] },
       errorPages: { exposeInternals: false, pages: {} },
+      cache: { maxSizeBytes: 64 * 1024 * 1024 },
       upstreams: {
         app: {
           name: 'app',
@@ -72,7 +73,7 @@ describe('loading a valid configuration', () => {
         },
       },
       routes: [
-        { name: '/', host: null, pathPrefix: '/', upstream: 'app', stripPrefix: false, timeouts, retryWithIdempotencyKey: false, maintenance: false },
+        { name: '/', host: null, pathPrefix: '/', upstream: 'app', stripPrefix: false, timeouts, retryWithIdempotencyKey: false, maintenance: false, cache: null },
       ],
       log: { access: 'stdout', level: 'info', format: 'auto', rotate: null },
       shutdown: { graceMs: 10_000 },

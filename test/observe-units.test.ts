@@ -28,6 +28,7 @@ function req(over: Partial<RequestEndEvent> = {}): RequestEndEvent {
     errorMessage: null,
     requestId: 'r1',
     time: new Date(),
+    cache: null,
     ...over,
   };
 }

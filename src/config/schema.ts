@@ -98,7 +98,15 @@ export type Route = {
   /** Retry a non-idempotent request after it was sent, when the client sent an Idempotency-Key. */
   retryWithIdempotencyKey: boolean;
   maintenance: boolean;
+  /** The response cache for this route's GET/HEAD requests; null: not cached. */
+  cache: RouteCache | null;
 };
+
+/**
+ * staleIfErrorMs: how long past its freshness a stored response may stand in for a failed
+ * origin; maxObjectBytes: the largest body stored.
+ */
+export type RouteCache = { staleIfErrorMs: number; maxObjectBytes: number };
 
 export type AccessLog = 'stdout' | 'stderr' | 'off' | { file: string };
 
@@ -154,6 +162,8 @@ export type Config = {
   limits: Limits;
   forwarded: { xForwarded: boolean; forwarded: boolean; trustedProxies: string[] };
   errorPages: { exposeInternals: boolean; pages: Record<string, string> };
+  /** The memory all routes' cached responses may take together. */
+  cache: { maxSizeBytes: number };
   upstreams: Record<string, Upstream>;
   routes: Route[];
   log: { access: AccessLog; level: 'debug' | 'info' | 'warn' | 'error'; format: 'auto' | 'json' | 'pretty'; rotate: LogRotate | null };
@@ -535,6 +545,13 @@ const routeSchema = z.strictObject({
   timeouts: timeoutOverrides.prefault({}),
   retry_with_idempotency_key: z.boolean().default(false),
   maintenance: z.boolean().default(false),
+  cache: z
+    .strictObject({
+      stale_if_error: duration().prefault('10m'),
+      max_object: size().prefault('1mb'),
+    })
+    .nullable()
+    .default(null),
 });
 
 const accessLog = z
@@ -690,6 +707,7 @@ const rootSchema = z.strictObject({
       max_response_body_bytes: size().nullable().default(null),
     })
     .prefault({}),
+  cache: z.strictObject({ max_size: size().prefault('64mb') }).prefault({}),
   forwarded: z
     .strictObject({
       x_forwarded: z.boolean().default(true),
@@ -863,6 +881,7 @@ function resolve(raw: Raw, ctx: Ctx): Config {
       timeouts: { ...top, ...(up ? raw.upstreams[r.upstream]!.timeouts : {}), ...r.timeouts },
       retryWithIdempotencyKey: r.retry_with_idempotency_key,
       maintenance: r.maintenance,
+      cache: r.cache && { staleIfErrorMs: r.cache.stale_if_error, maxObjectBytes: r.cache.max_object },
     });
   });
 
@@ -889,6 +908,7 @@ function resolve(raw: Raw, ctx: Ctx): Config {
       trustedProxies: raw.forwarded.trusted_proxies,
     },
     errorPages: { exposeInternals: raw.error_pages.expose_internals, pages: raw.error_pages.pages },
+    cache: { maxSizeBytes: raw.cache.max_size },
     upstreams,
     routes,
     log: resolveLog(raw.log, ctx),

@@ -95,6 +95,10 @@ export function accessFields(ctx: RequestCtx, status: number): Record<string, un
   if (last) line.timings = timings(last);
   if (ctx.attempts.length > 1) line.tries = ctx.attempts;
   if (ctx.error) line.error = errorFields(ctx.error);
+  if (ctx.cache) {
+    line.cache = ctx.cache.result;
+    if (ctx.cache.result === 'stale') line.staleFor = ctx.cache.because;
+  }
   return line;
 }
 
@@ -116,6 +120,7 @@ export function accessJson(ctx: RequestCtx, status: number, level: 30 | 40, msg:
   }
   if (ctx.attempts.length > 1) s += `,"tries":${JSON.stringify(ctx.attempts)}`;
   if (ctx.error) s += `,"error":${JSON.stringify(errorFields(ctx.error))}`;
+  if (ctx.cache) s += `,"cache":"${ctx.cache.result}"${ctx.cache.result === 'stale' ? `,"staleFor":${str(ctx.cache.because)}` : ''}`;
   if (msg !== undefined) s += `,"msg":${str(msg)}`;
   return `${s}}\n`;
 }

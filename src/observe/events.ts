@@ -19,6 +19,8 @@ export type RequestEndEvent = {
   readonly errorMessage: string | null;
   readonly requestId: string;
   readonly time: Date;
+  /** On a cached route: hit, miss or stale; null elsewhere. */
+  readonly cache: 'hit' | 'miss' | 'stale' | null;
 };
 
 /** One try against one endpoint is over. */
@@ -46,7 +48,7 @@ export type EndpointHealthEvent = {
 export type ShedEvent = { readonly pool: string; readonly reason: string; readonly retryAfterSeconds: number };
 
 /** A failure the gateway absorbed: a retry that helped, a stale DNS answer served, a request that waited for an endpoint. */
-export type MaskedEvent = { readonly pool: string; readonly kind: 'retry' | 'dns_stale' | 'waited' | 'ejection'; readonly detail: string };
+export type MaskedEvent = { readonly pool: string; readonly kind: 'retry' | 'dns_stale' | 'waited' | 'ejection' | 'stale_cache'; readonly detail: string };
 
 export const channels = {
   requestEnd: diagnosticsChannel.channel('gatewise:request:end'),

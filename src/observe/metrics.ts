@@ -27,6 +27,7 @@ export class GatewayMetrics {
   private readonly upstreamDuration: HistogramFamily;
   private readonly tries: CounterFamily;
   private readonly retries: CounterFamily;
+  private readonly cacheResults: CounterFamily;
   private readonly healthChanges: Counter<'pool' | 'endpoint' | 'state' | 'by'>;
   private readonly ejections: Counter<'pool' | 'endpoint' | 'by'>;
   private readonly shed: Counter<'pool' | 'reason'>;
@@ -64,6 +65,12 @@ export class GatewayMetrics {
       name: 'gatewise_upstream_tries_total',
       help: 'Tries against endpoints (the first and every retry), by outcome.',
       labelNames: ['pool', 'endpoint', 'error_type'],
+      registry,
+    });
+    this.cacheResults = new CounterFamily({
+      name: 'gatewise_cache_results_total',
+      help: 'Requests on cached routes, by how the cache answered: hit (stored and fresh), miss (from the origin), stale (a stored copy stood in for a failed origin).',
+      labelNames: ['route', 'result'],
       registry,
     });
     this.retries = new CounterFamily({
@@ -112,7 +119,7 @@ export class GatewayMetrics {
     });
     this.masked = new Counter({
       name: 'gatewise_masked_failures_total',
-      help: 'Failures the gateway absorbed so the client never saw them: retry, dns_stale, waited, ejection.',
+      help: 'Failures the gateway absorbed so the client never saw them: retry, dns_stale, waited, ejection, stale_cache.',
       labelNames: ['pool', 'kind'],
       registers,
     });
@@ -146,6 +153,7 @@ export class GatewayMetrics {
     const route = e.route ?? '(none)';
     this.requests.cell(route, STATUS_CLASS[Math.floor(e.status / 100)] ?? `${Math.floor(e.status / 100)}xx`, e.errorType ?? 'none').value++;
     this.duration.observe(this.duration.cell(route), e.durationMs / 1000);
+    if (e.cache) this.cacheResults.cell(route, e.cache).value++;
   }
 
   onAttempt(e: AttemptEndEvent): void {

@@ -10,7 +10,7 @@ export type Second = {
   readonly failures: number;
   /** Failures by cause (Proxy-Status error type, or origin_5xx). */
   readonly causes: Readonly<Record<string, number>>;
-  /** Failures the gateway absorbed, by kind (retry, dns_stale, waited, ejection), plus shed requests. */
+  /** Failures the gateway absorbed, by kind (retry, dns_stale, stale_cache, waited, ejection), plus shed requests. */
   readonly masked: Readonly<Record<string, number>>;
   /** Latency percentiles of the requests that ended in this second, ms; null without requests. */
   readonly p50: number | null;

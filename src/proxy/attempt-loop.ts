@@ -8,7 +8,7 @@ import type { RequestCtx } from '../server/request-ctx.ts';
 import type { Permit } from '../upstream/limit/concurrency.ts';
 import { Shed } from '../upstream/limit/concurrency.ts';
 import type { EndpointState, UpstreamPool } from '../upstream/pool.ts';
-import { Attempt } from './attempt.ts';
+import { Attempt, type AttemptInput } from './attempt.ts';
 import { delayMs } from './backoff.ts';
 import { clientBodyTimeout, noEndpoint, shed } from './gateway-errors.ts';
 import type { UpstreamRequestHead } from './headers.ts';
@@ -31,6 +31,8 @@ export type LoopInput = {
   readonly stop: (reason: ProxyError) => void;
   /** max_request_body_bytes counts bodies of unknown length (Content-Length is checked before). */
   readonly limits: Limits;
+  /** A cached route: what each try does for the cache (see AttemptInput). */
+  readonly cache?: Pick<AttemptInput, 'capture' | 'cacheStatus' | 'replaceStatus'> | null;
 };
 
 /**
@@ -128,6 +130,7 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
       proxyStatusMember: input.proxyStatusMember,
       perTryTimeoutMs: pool.config.retry.perTryTimeoutMs,
       maxResponseBodyBytes: input.limits.maxResponseBodyBytes,
+      ...input.cache,
       onHeaders: (a) => {
         pool.reportResponse(endpoint, a.status!, a.ttfbMs!, performance.now());
         onHeaders(a.ttfbMs!);

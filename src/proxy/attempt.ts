@@ -7,6 +7,7 @@ import type { RequestCtx } from '../server/request-ctx.ts';
 import type { EndpointState } from '../upstream/pool.ts';
 import { markSocketClosing, markSocketIdle, markSocketPromised } from '../upstream/connector.ts';
 import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
+import type { BodyCapture } from '../cache/capture.ts';
 import { clientResponseHeaders } from './headers.ts';
 
 type IncomingHttpHeaders = Record<string, string | string[] | undefined>;
@@ -31,6 +32,15 @@ export type AttemptInput = {
   readonly perTryTimeoutMs?: number | null;
   /** limits.max_response_body_bytes; null: none. */
   readonly maxResponseBodyBytes?: number | null;
+  /** A cached route: keeps a copy of the response for the cache. */
+  readonly capture?: BodyCapture | null;
+  /** A cached route: the Cache-Status the response goes out with. */
+  readonly cacheStatus?: string | null;
+  /**
+   * A cached route with a stale copy at hand: true for an origin status the copy should
+   * answer instead (a 5xx). The response is then read and dropped, and `replaced` set.
+   */
+  readonly replaceStatus?: ((status: number) => boolean) | null;
 };
 
 /**
@@ -44,6 +54,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   progress: AttemptProgress = 'connecting';
   ttfbMs: number | null = null;
   status: number | null = null;
+  /** The origin's answer was dropped for a stored copy (input.replaceStatus). */
+  replaced = false;
   private readonly started = performance.now();
   private controller: Dispatcher.DispatchController | null = null;
   private abandoned: ProxyError | null = null;
@@ -170,6 +182,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }
     }
     ctx.upstreamStatus = statusCode;
+    if (this.input.replaceStatus?.(statusCode)) {
+      this.replaced = true;
+      this.progress = 'streaming';
+      this.input.onHeaders?.(this);
+      return;
+    }
     const limit = this.input.maxResponseBodyBytes;
     if (limit != null && typeof headers['content-length'] === 'string' && Number(headers['content-length']) > limit) {
       // Announced too large: refused before a byte goes out, so the client gets an explained
@@ -178,6 +196,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     const out = clientResponseHeaders(headers, name, `${proxyStatusMember}; received-status=${statusCode}`, ctx.requestId);
+    if (this.input.cacheStatus) out.push('cache-status', this.input.cacheStatus);
+    this.input.capture?.start(statusCode, headers);
     try {
       // HTTP/2 has no reason phrase (Node warns on every one it is given).
       if (statusMessage && ctx.req.httpVersionMajor === 1) ctx.res.writeHead(statusCode, statusMessage, out);
@@ -204,7 +224,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.settled) return;
+    if (this.settled || this.replaced) return;
+    this.input.capture?.add(chunk);
     this.input.ctx.bytes += chunk.length;
     if (!this.input.ctx.res.write(chunk)) {
       controller.pause();
@@ -241,7 +262,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // The origin answered before reading the whole upload: the rest is read and dropped, so
     // the client is not left blocked writing a body nobody reads (nginx does the same).
     if (upload && !upload.readableEnded) upload.resume();
-    this.input.ctx.res.end();
+    if (!this.replaced) {
+      this.input.ctx.res.end();
+      this.input.capture?.end();
+    }
     this.resolve();
   }
 

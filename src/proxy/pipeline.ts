@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { type CachePlan, cacheKey, cacheLookup } from '../cache/lookup.ts';
+import { serveStored } from '../cache/respond.ts';
+import type { CacheEntry, ResponseCache } from '../cache/store.ts';
 import type { Logger } from 'pino';
 import type { Config, } from '../config/schema.ts';
 import { classifyInternalError } from '../errors/classify.ts';
@@ -7,12 +10,12 @@ import type { CustomPages } from '../errors/error-page.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { type AccessOutput, loggedStatus, logRequest } from '../observe/access-log.ts';
-import { channels, type RequestEndEvent } from '../observe/events.ts';
+import { channels, publishMasked, type RequestEndEvent } from '../observe/events.ts';
 import { type Router, upstreamPath } from '../routing/router.ts';
 import { type RequestCtx, newCtx } from '../server/request-ctx.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { Attempt } from './attempt.ts';
-import { type FailOptions, failToProxy } from './fail-to-proxy.ts';
+import { type FailOptions, errorMember, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
 import { attemptLoop } from './attempt-loop.ts';
 import { Cancel } from './cancel.ts';
@@ -26,6 +29,8 @@ export type PipelineDeps = {
   readonly accessLog: AccessOutput;
   readonly events: Logger;
   readonly pages: CustomPages | undefined;
+  /** The stored responses of cached routes (kept across reloads); null: no route caches. */
+  readonly cache?: ResponseCache | null;
 };
 
 /**
@@ -94,6 +99,7 @@ export class Pipeline {
         errorMessage: err ? err.explain() : null,
         requestId: ctx.requestId,
         time: ctx.time,
+        cache: ctx.cache?.result ?? null,
       } satisfies RequestEndEvent);
     }
   }
@@ -114,6 +120,15 @@ export class Pipeline {
     const pool = this.deps.pools.get(route.upstream)!;
 
     if (route.maintenance || pool.config.maintenance) return failToProxy(ctx, maintenance(`route "${route.name}"`), this.fail);
+
+    let plan: CachePlan | null = null;
+    const cache = route.cache && this.deps.cache;
+    if (cache) {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        plan = cacheLookup(ctx, route.cache!, cache, this.deps.config.name);
+        if (plan === null) return;
+      } else cache.invalidate(cacheKey(ctx));
+    }
 
     let current: Attempt | null = null;
     const cancel = new Cancel();
@@ -142,9 +157,19 @@ export class Pipeline {
         },
         stop,
         limits: this.deps.config.limits,
+        cache: plan && { capture: plan.capture, cacheStatus: plan.cacheStatus, replaceStatus: plan.replaceStatus },
       });
+      const last = current as Attempt | null;
+      if (plan?.stale && last?.replaced) {
+        const status = last.status!;
+        this.standIn(ctx, plan.stale, `origin_${status}`, status, formatProxyStatusMember({ name: this.deps.config.name, nextHop: pool.name, receivedStatus: status }));
+      }
     } catch (err) {
-      failToProxy(ctx, err instanceof ProxyError ? err : classifyInternalError(err, 'the attempt loop'), this.fail);
+      const e = err instanceof ProxyError ? err : classifyInternalError(err, 'the attempt loop');
+      // A failure of the client's own (it left, it sent a bad body) is not the origin's to hide.
+      if (plan?.stale && e.source !== 'downstream' && !res.headersSent && !ctx.clientGone) {
+        this.standIn(ctx, plan.stale, e.type, null, errorMember(e, this.fail));
+      } else failToProxy(ctx, e, this.fail);
     } finally {
       clearTimeout(deadline);
     }
@@ -199,6 +224,13 @@ export class Pipeline {
       ttfbMs: null,
     });
     await closed;
+  }
+
+  /** A stored copy answers for a failed origin: counted as a masked failure, logged as stale. */
+  private standIn(ctx: RequestCtx, entry: CacheEntry, because: string, receivedStatus: number | null, proxyStatus: string): void {
+    ctx.cache = { result: 'stale', because };
+    serveStored(ctx, entry, { kind: 'stale', proxyStatus, receivedStatus }, this.deps.config.name);
+    publishMasked({ pool: ctx.route!.upstream, kind: 'stale_cache', detail: `route ${ctx.route!.name}: a stored copy answered for ${because}` });
   }
 
   /** Answers directly, before routing, the requests that must never reach an origin. */

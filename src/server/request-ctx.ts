@@ -33,7 +33,15 @@ export type RequestCtx = {
   error: ProxyError | null;
   /** The client went away before the response was complete (logged as 499). */
   clientGone: boolean;
+  /** On a cached route: how the cache answered; null elsewhere. */
+  cache: CacheOutcome | null;
 };
+
+/**
+ * hit: answered from the cache; miss: from the origin; stale: a stored copy stood in for a
+ * failed origin, `because` the failure it masked (an error type, or origin_503 and such).
+ */
+export type CacheOutcome = { readonly result: 'hit' | 'miss' } | { readonly result: 'stale'; readonly because: string };
 
 export function newCtx(req: IncomingMessage, res: ServerResponse): RequestCtx {
   return {
@@ -50,5 +58,6 @@ export function newCtx(req: IncomingMessage, res: ServerResponse): RequestCtx {
     bytes: 0,
     error: null,
     clientGone: false,
+    cache: null,
   };
 }

@@ -4,9 +4,9 @@
 'use strict';
 (() => {
   const MAX_SECONDS = 3600;
-  const MASKED_KINDS = ['retry', 'ejection', 'dns_stale', 'waited', 'shed'];
+  const MASKED_KINDS = ['retry', 'ejection', 'dns_stale', 'stale_cache', 'waited', 'shed'];
   const CAUSE_COLOURS = ['#f87171', '#fb923c', '#facc15', '#c084fc', '#f472b6', '#38bdf8', '#2dd4bf', '#e879f9', '#a3e635', '#94a3b8'];
-  const MASKED_COLOURS = { retry: '#60a5fa', ejection: '#f472b6', dns_stale: '#a78bfa', waited: '#2dd4bf', shed: '#fb923c' };
+  const MASKED_COLOURS = { retry: '#60a5fa', ejection: '#f472b6', dns_stale: '#a78bfa', stale_cache: '#facc15', waited: '#2dd4bf', shed: '#fb923c' };
 
   const data = { t: [], requests: [], failures: [], p50: [], p95: [], p99: [], causes: new Map(), masked: new Map() };
   let status = null;

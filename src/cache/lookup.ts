@@ -1,0 +1,47 @@
+import type { RouteCache } from '../config/schema.ts';
+import type { RequestCtx } from '../server/request-ctx.ts';
+import { BodyCapture } from './capture.ts';
+import { serveStored } from './respond.ts';
+import { type CacheRequest, isFresh, staleUsable } from './rules.ts';
+import type { CacheEntry, ResponseCache } from './store.ts';
+
+/** Origin answers a stored copy may replace (nginx's proxy_cache_use_stale http_500 … http_504). */
+const REPLACEABLE = new Set([500, 502, 503, 504]);
+
+/** How a request on a cached route goes to the origin, when the cache could not answer it. */
+export type CachePlan = {
+  /** A stored copy that may stand in if the origin fails. */
+  readonly stale: CacheEntry | null;
+  readonly capture: BodyCapture;
+  readonly cacheStatus: string;
+  readonly replaceStatus: ((status: number) => boolean) | null;
+};
+
+/**
+ * The cacheLookup phase, for GET and HEAD on a route with a cache: a fresh stored response
+ * answers at once (null is returned); otherwise the plan for the trip to the origin, which
+ * stores what comes back and keeps any stale copy ready for a failure.
+ */
+export function cacheLookup(ctx: RequestCtx, rules: RouteCache, cache: ResponseCache, name: string): CachePlan | null {
+  const key = cacheKey(ctx);
+  const request: CacheRequest = { url: ctx.req.url ?? '/', headers: ctx.req.headers };
+  const stored = cache.find(key, request.headers);
+  if (stored && isFresh(stored.policy, request)) {
+    ctx.cache = { result: 'hit' };
+    serveStored(ctx, stored, { kind: 'hit' }, name);
+    return null;
+  }
+  ctx.cache = { result: 'miss' };
+  const stale = stored && staleUsable(stored.policy, rules.staleIfErrorMs) ? stored : null;
+  return {
+    stale,
+    capture: new BodyCapture(cache, key, request, rules.maxObjectBytes),
+    cacheStatus: `${name}; fwd=${stored ? 'stale' : 'uri-miss'}`,
+    replaceStatus: stale ? (status) => REPLACEABLE.has(status) : null,
+  };
+}
+
+/** What identifies a response: the host the client asked for and its path with query. */
+export function cacheKey(ctx: RequestCtx): string {
+  return `${ctx.host.toLowerCase()}${ctx.req.url ?? '/'}`;
+}
