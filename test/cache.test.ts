@@ -16,7 +16,7 @@ let origin: Server;
 let gw: TestGateway;
 
 /** An origin whose answers depend on the last path segment, and which fails on demand for every path. */
-function answer(path: string, lang: string | undefined): { headers: Record<string, string>; body: string } {
+function answer(path: string, lang: string | undefined): { headers: Record<string, string | string[]>; body: string } {
   const last = path.split('/').at(-1)!;
   const body = `${last}-${served}`;
   switch (last) {
@@ -29,11 +29,17 @@ function answer(path: string, lang: string | undefined): { headers: Record<strin
     case 'revalidate':
       return { headers: { 'cache-control': 'max-age=0, must-revalidate' }, body };
     case 'vary':
-      return { headers: { vary: 'Accept-Language' }, body: `${body}-${lang}` };
+      return { headers: { 'cache-control': 'max-age=0', vary: 'Accept-Language' }, body: `${body}-${lang}` };
     case 'big':
-      return { headers: {}, body: 'x'.repeat(4096) };
-    default:
+      return { headers: { 'cache-control': 'max-age=0' }, body: 'x'.repeat(4096) };
+    case 'bare':
       return { headers: {}, body };
+    case 'repeated':
+      // Two Cache-Control and two Vary lines, as when a server in between adds its own.
+      return { headers: { 'cache-control': ['public', 'max-age=60'], vary: ['Origin', 'Accept-Encoding'] }, body };
+    default:
+      // Stored, and stale at once: every request goes to the origin, the copy waits for a failure.
+      return { headers: { 'cache-control': 'max-age=0' }, body };
   }
 }
 
@@ -94,6 +100,22 @@ function okBody(r: Awaited<ReturnType<typeof send>>): { status: number; body: st
 }
 
 describe('fresh responses', () => {
+  test('repeated Cache-Control and Vary lines are read as one list each', async () => {
+    const first = okBody(await get('/a/repeated', { origin: 'https://a.example' }));
+    const before = served;
+    const again = okBody(await get('/a/repeated', { origin: 'https://a.example' }));
+    assert.equal(served, before);
+    assert.equal(again.body, first.body);
+    assert.match(header(again.r, 'cache-status'), /; hit;/);
+  });
+
+  test('a HEAD is answered from a stored GET but never stored itself', async () => {
+    // A fresh (max-age=60) answer: had the HEAD's been stored, the GET would get its empty body.
+    okBody(await send(`${gw.url}/h/fresh`, { method: 'HEAD' }));
+    const get1 = okBody(await get('/h/fresh'));
+    assert.match(get1.body, /^fresh-\d+$/, 'the GET got its body, not the HEAD’s empty one');
+  });
+
   test('a fresh copy answers without the origin, with Cache-Status hit and its Age; HEAD too', async () => {
     const first = okBody(await get('/a/fresh', { 'x-request-id': 'c-miss' }));
     assert.equal(header(first.r, 'cache-status'), 'gw-cache; fwd=uri-miss');
@@ -148,8 +170,8 @@ describe('a stored copy stands in for a failed origin', () => {
     assert.equal(okBody(await failing('503', () => get('/c/never-stored'))).status, 503);
   });
 
-  test('never: a response that set a cookie, a private one, one that must be revalidated, one to a request with a cookie', async () => {
-    for (const path of ['/d/cookie', '/d/private', '/d/revalidate']) {
+  test('never: a response that set a cookie, a private one, one that must be revalidated, one without caching headers, one to a request with a cookie', async () => {
+    for (const path of ['/d/cookie', '/d/private', '/d/revalidate', '/d/bare']) {
       okBody(await get(path));
       assert.equal(okBody(await failing('reset', () => get(path))).status, 502, path);
     }

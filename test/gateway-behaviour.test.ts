@@ -459,6 +459,9 @@ routes:
     const line = await gw.logFor('rb-big');
     assert.equal(line.error?.stage, 'headers');
     assert.match(line.error?.message ?? '', /4096 bytes, over limits\.max_response_body_bytes \(2048\)/);
+    const head = await send(`${gw.url}/bytes/4096`, { method: 'HEAD' });
+    assert.ok(head.ok);
+    assert.equal(head.status, 200, 'a HEAD announces a length it does not send');
     const small = await send(`${gw.url}/bytes/2048`);
     assert.ok(small.ok);
     assert.equal(small.status, 200);

@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectTcp } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, parseConfigText } from '../src/config/load.ts';
@@ -150,6 +151,29 @@ describe('certificate files', () => {
       await gw.stop(100);
     }
   });
+});
+
+describe('stopping', () => {
+  for (const http2 of [false, true]) {
+    test(`a connection that never starts its handshake does not hold a stop (http2: ${http2})`, { timeout: 20_000 }, async () => {
+      const gw = await startTestGateway(`
+listen: [{ address: 127.0.0.1:0, tls: { cert: ${TLS_CERT_PATH}, key: ${TLS_KEY_PATH}, http2: ${http2} } }]
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /, upstream: app }
+`);
+      const silent = connectTcp(gw.addresses[0]!.port, '127.0.0.1');
+      await new Promise<void>((r) => silent.once('connect', () => r()));
+      const closed = new Promise<void>((r) => silent.once('close', () => r()));
+      silent.on('error', () => {});
+      const t0 = performance.now();
+      await gw.stop(100);
+      await closed;
+      // Node's own handshake timeout is 120 s: the stop closes the socket itself.
+      assert.ok(performance.now() - t0 < 5000, `stop took ${Math.round(performance.now() - t0)} ms`);
+    });
+  }
 });
 
 describe('only a TLS listener', () => {

@@ -28,10 +28,16 @@ export class BodyCapture {
 
   start(status: number, headers: Headers): void {
     const length = Number(headers['content-length']);
-    if (length > this.maxBytes) return;
-    this.policy = storablePolicy(this.req, status, headers);
+    // Only a whole body is stored: not a partial one (206), and not a HEAD's missing one.
+    if (length > this.maxBytes || status === 206 || this.req.method === 'HEAD') return;
+    try {
+      this.policy = storablePolicy(this.req, status, headers);
+      this.vary = varyValues(headers.vary, this.req.headers);
+    } catch {
+      // Headers the rules cannot read: the response goes to the client, only not into the cache.
+      this.policy = null;
+    }
     this.status = status;
-    this.vary = varyValues(headers.vary, this.req.headers);
     if (this.vary === null) this.policy = null;
   }
 

@@ -2,7 +2,7 @@ import type { RouteCache } from '../config/schema.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 import { BodyCapture } from './capture.ts';
 import { serveStored } from './respond.ts';
-import { type CacheRequest, isFresh, staleUsable } from './rules.ts';
+import { type CacheRequest, isFresh, joined, staleUsable } from './rules.ts';
 import type { CacheEntry, ResponseCache } from './store.ts';
 
 /** Origin answers a stored copy may replace (nginx's proxy_cache_use_stale http_500 … http_504). */
@@ -24,7 +24,9 @@ export type CachePlan = {
  */
 export function cacheLookup(ctx: RequestCtx, rules: RouteCache, cache: ResponseCache, name: string): CachePlan | null {
   const key = cacheKey(ctx);
-  const request: CacheRequest = { url: ctx.req.url ?? '/', headers: ctx.req.headers };
+  // Host as routed (an HTTP/2 request names it in :authority), so both protocols share copies.
+  const headers = { ...joined(ctx.req.headers as Record<string, string | string[] | undefined>), host: ctx.host };
+  const request: CacheRequest = { method: ctx.req.method ?? 'GET', url: ctx.req.url ?? '/', headers };
   const stored = cache.find(key, request.headers);
   if (stored && isFresh(stored.policy, request)) {
     ctx.cache = { result: 'hit' };
@@ -41,7 +43,11 @@ export function cacheLookup(ctx: RequestCtx, rules: RouteCache, cache: ResponseC
   };
 }
 
-/** What identifies a response: the host the client asked for and its path with query. */
+/**
+ * What identifies a response: the scheme (an origin may answer http with a redirect to
+ * https), the host the client asked for, and the path with its query.
+ */
 export function cacheKey(ctx: RequestCtx): string {
-  return `${ctx.host.toLowerCase()}${ctx.req.url ?? '/'}`;
+  const scheme = (ctx.req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+  return `${scheme}://${ctx.host.toLowerCase()}${ctx.req.url ?? '/'}`;
 }

@@ -60,6 +60,8 @@ export class ResponseCache {
     });
     list.push(entry);
     this.bytes += cost;
+    // A Vary on a field every client sends differently (User-Agent) must not grow without end.
+    if (list.length > MAX_VARIANTS) this.bytes -= costOf(list.shift()!);
     this.byKey.delete(key);
     this.byKey.set(key, list);
     for (const [k, l] of this.byKey) {
@@ -69,6 +71,8 @@ export class ResponseCache {
     }
   }
 }
+
+const MAX_VARIANTS = 16;
 
 /** The request's values of the fields a response's Vary names; null for Vary: *. */
 export function varyValues(varyHeader: string | string[] | undefined, reqHeaders: Headers): Map<string, string> | null {

@@ -189,7 +189,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     const limit = this.input.maxResponseBodyBytes;
-    if (limit != null && typeof headers['content-length'] === 'string' && Number(headers['content-length']) > limit) {
+    // (A HEAD, 204 or 304 announces a length it does not send.)
+    const bodyless = statusCode === 204 || statusCode === 304 || this.input.method === 'HEAD';
+    if (limit != null && !bodyless && typeof headers['content-length'] === 'string' && Number(headers['content-length']) > limit) {
       // Announced too large: refused before a byte goes out, so the client gets an explained
       // 502. A body without Content-Length is counted by undici (the pool's maxResponseSize).
       controller.abort(responseBodyTooLarge(this.input.endpoint.address, limit, headers['content-length']));

@@ -78,24 +78,23 @@ function rawConnection(raw: readonly string[]): Set<string> | null {
 
 /**
  * An HTTP/2 request's fields as HTTP/1.1 has them: no pseudo-header fields, `:authority` as
- * Host (RFC 9113 §8.3.1), and the cookie crumbs joined into one Cookie field (§8.2.3).
+ * Host (RFC 9113 §8.3.1: it wins over a Host field), and the cookie crumbs joined into one
+ * Cookie field (§8.2.3).
  */
 function http1Fields(raw: readonly string[]): string[] {
   const out: string[] = [];
   let authority = '';
-  let host = false;
+  let host = '';
   let cookie: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
     const value = raw[i + 1]!;
     if (key === ':authority') authority = value;
+    else if (key === 'host') host ||= value;
     else if (key === 'cookie') cookie = cookie === null ? value : `${cookie}; ${value}`;
-    else if (key.charCodeAt(0) !== 58 /* ':' */) {
-      if (key === 'host') host = true;
-      out.push(key, value);
-    }
+    else if (key.charCodeAt(0) !== 58 /* ':' */) out.push(key, value);
   }
-  if (!host && authority) out.unshift('host', authority);
+  if (authority || host) out.unshift('host', authority || host);
   if (cookie !== null) out.push('cookie', cookie);
   return out;
 }

@@ -121,11 +121,18 @@ export class Pipeline {
 
     if (route.maintenance || pool.config.maintenance) return failToProxy(ctx, maintenance(`route "${route.name}"`), this.fail);
 
-    let plan: CachePlan | null = null;
+    // null: the cache answered; undefined: no cache on this request.
+    let plan: CachePlan | null | undefined;
     const cache = route.cache && this.deps.cache;
     if (cache) {
       if (req.method === 'GET' || req.method === 'HEAD') {
-        plan = cacheLookup(ctx, route.cache!, cache, this.deps.config.name);
+        try {
+          plan = cacheLookup(ctx, route.cache!, cache, this.deps.config.name);
+        } catch (err) {
+          // A stored response the rules cannot read must not take the route down: go to the origin.
+          this.deps.events.warn({ err, reqId: ctx.requestId }, 'cache lookup failed; the request goes to the origin');
+          plan = undefined;
+        }
         if (plan === null) return;
       } else cache.invalidate(cacheKey(ctx));
     }

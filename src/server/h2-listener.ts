@@ -23,7 +23,8 @@ export function createH2Listener(config: Config, tls: ListenTls, pipeline: Handl
       key: readFileSync(tls.key),
       allowHTTP1: true,
       maxSessionMemory: 10,
-      settings: { maxHeaderListSize: config.client.maxHeaderBytes },
+      // Streams at once per connection: without a bound one connection could open thousands.
+      settings: { maxHeaderListSize: config.client.maxHeaderBytes, maxConcurrentStreams: 128 },
     },
     // The compatibility objects are used through the same members as HTTP/1's (see above).
     pipeline.handle as unknown as Parameters<typeof createSecureServer>[1],
@@ -34,10 +35,14 @@ export function createH2Listener(config: Config, tls: ListenTls, pipeline: Handl
     keepAliveTimeout: config.client.keepAliveTimeoutMs,
     headersTimeout: config.client.headerTimeoutMs,
     requestTimeout: config.client.requestTimeoutMs,
+    maxHeaderSize: config.client.maxHeaderBytes,
+    requireHostHeader: true,
+    connectionsCheckingInterval: 1000,
   });
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
-  server.on('secureConnection', (socket: Socket) => {
+  // Every accepted socket, handshake or not, so a stop can close them all.
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });

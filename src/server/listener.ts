@@ -56,10 +56,22 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
   if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
   server.on('upgrade', pipeline.handleUpgrade);
   server.on('clientError', clientErrorHandler(config, accessLog));
+  // Node's HTTP server closes the connections it serves; a TLS one also has sockets still in
+  // their handshake, which would otherwise hold a stop until the handshake timeout.
+  const handshaking = new Set<Socket>();
+  if (at.tls) {
+    server.on('connection', (s: Socket) => {
+      handshaking.add(s);
+      s.once('close', () => handshaking.delete(s));
+    });
+  }
   return {
     server,
     closeIdle: () => server.closeIdleConnections(),
-    closeAll: () => server.closeAllConnections(),
+    closeAll: () => {
+      server.closeAllConnections();
+      for (const s of handshaking) s.destroy();
+    },
     renewCertificate: (next) => renew(server, next),
   };
 }
