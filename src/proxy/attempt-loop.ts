@@ -130,7 +130,9 @@ async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Pro
       proxyStatusMember: input.proxyStatusMember,
       perTryTimeoutMs: pool.config.retry.perTryTimeoutMs,
       maxResponseBodyBytes: input.limits.maxResponseBodyBytes,
-      ...input.cache,
+      capture: input.cache?.capture ?? null,
+      cacheStatus: input.cache?.cacheStatus ?? null,
+      replaceStatus: input.cache?.replaceStatus ?? null,
       onHeaders: (a) => {
         pool.reportResponse(endpoint, a.status!, a.ttfbMs!, performance.now());
         onHeaders(a.ttfbMs!);
