@@ -153,6 +153,104 @@ describe('certificate files', () => {
   });
 });
 
+describe('several sites on one port (SNI)', () => {
+  /** A self-signed certificate for `names` (the first is the CN), written into the test's directory. */
+  const issue = (file: string, names: string[]): { cert: string; key: string } => {
+    const cert = join(dir, `${file}.crt`);
+    const key = join(dir, `${file}.key`);
+    const san = names.map((n) => `DNS:${n}`).join(',');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
+    return { cert, key };
+  };
+
+  const fingerprintFor = (port: number, servername: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = connectTls({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+        resolve(s.getPeerCertificate().fingerprint256);
+        s.end();
+      });
+      s.on('error', reject);
+    });
+
+  /** The CN of the certificate a handshake naming `servername` gets. */
+  const presented = (port: number, servername: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = connectTls({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+        resolve(String(s.getPeerCertificate().subject.CN));
+        s.end();
+      });
+      s.on('error', reject);
+    });
+
+  for (const http2 of [false, true]) {
+    test(`each name gets its certificate, a wildcard one level up, any other the listener's own (http2: ${http2})`, async () => {
+      const a = issue(`a-${http2}`, ['a.test']);
+      const b = issue(`b-${http2}`, ['*.b.test']);
+      const gw = await startTestGateway(`
+listen:
+  - address: 127.0.0.1:0
+    tls: { cert: ${TLS_CERT_PATH}, key: ${TLS_KEY_PATH}, http2: ${http2}, sni: [{ cert: ${a.cert}, key: ${a.key} }, { cert: ${b.cert}, key: ${b.key} }] }
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /, upstream: app }
+`);
+      try {
+        const port = gw.addresses[0]!.port;
+        assert.equal(await presented(port, 'a.test'), 'a.test');
+        assert.equal(await presented(port, 'A.Test'), 'a.test');
+        assert.equal(await presented(port, 'www.b.test'), '*.b.test');
+        assert.equal(await presented(port, 'deep.www.b.test'), 'localhost', 'a wildcard covers one level only');
+        assert.equal(await presented(port, 'other.test'), 'localhost');
+        const r = await send(`https://127.0.0.1:${port}/`, { ca: readFileSync(a.cert), servername: 'a.test', headers: { host: 'a.test' } });
+        assert.ok(r.ok && r.status === 200, JSON.stringify(r));
+      } finally {
+        await gw.stop(100);
+      }
+    });
+  }
+
+  test('a reload serves the renewed certificate of an SNI name', async () => {
+    const a = issue('renew-a', ['a.test']);
+    const text = `
+listen: [{ address: 127.0.0.1:0, tls: { cert: ${TLS_CERT_PATH}, key: ${TLS_KEY_PATH}, sni: [{ cert: ${a.cert}, key: ${a.key} }] } }]
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /, upstream: app }
+`;
+    const gw = await startTestGateway(text);
+    try {
+      const port = gw.addresses[0]!.port;
+      const before = await fingerprintFor(port, 'a.test');
+      issue('renew-a', ['a.test']);
+      assert.equal(await fingerprintFor(port, 'a.test'), before, 'nothing changes before the reload');
+      await gw.reload(parseConfigText(text, 'gw.yaml').config);
+      assert.notEqual(await fingerprintFor(port, 'a.test'), before);
+      assert.equal(await presented(port, 'a.test'), 'a.test');
+    } finally {
+      await gw.stop(100);
+    }
+  });
+
+  test('two certificates for one name are a configuration error', () => {
+    const one = issue('dup-1', ['c.test']);
+    const two = issue('dup-2', ['c.test', 'd.test']);
+    let issues: { path: string; message: string }[] = [];
+    try {
+      parseConfigText(
+        `listen: [{ address: 127.0.0.1:0, tls: { cert: ${TLS_CERT_PATH}, key: ${TLS_KEY_PATH}, sni: [{ cert: ${one.cert}, key: ${one.key} }, { cert: ${two.cert}, key: ${two.key} }] } }]\nupstreams: { app: { endpoints: ["${healthy.url}"] } }\nroutes: [{ upstream: app }]\n`,
+        'gw.yaml',
+      );
+    } catch (err) {
+      if (err instanceof ConfigError) issues = err.issues;
+    }
+    assert.equal(issues.length, 1, JSON.stringify(issues));
+    assert.equal(issues[0]!.path, 'listen[0].tls.sni[1]');
+    assert.match(issues[0]!.message, /c\.test is also in sni\[0\]'s certificate/);
+  });
+});
+
 describe('stopping', () => {
   for (const http2 of [false, true]) {
     test(`a connection that never starts its handshake does not hold a stop (http2: ${http2})`, { timeout: 20_000 }, async () => {

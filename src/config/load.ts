@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { certificateNames } from '../server/sni.ts';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigIssue } from './issues.ts';
 import { type Config, type ConfigInput, configWarnings, displayPath, parseConfigObject, type SchemaIssue } from './schema.ts';
@@ -103,10 +104,30 @@ function resolveFiles(config: Config, baseDir: string): SchemaIssue[] {
     const before = issues.length;
     const cert = mustBeFile(l.tls.cert, ['listen', i, 'tls', 'cert'], 'certificate file');
     const key = mustBeFile(l.tls.key, ['listen', i, 'tls', 'key'], 'key file');
-    l.tls = { ...l.tls, cert, key };
+    const sni = l.tls.sni.map((pair, j) => ({
+      cert: mustBeFile(pair.cert, ['listen', i, 'tls', 'sni', j, 'cert'], 'certificate file'),
+      key: mustBeFile(pair.key, ['listen', i, 'tls', 'sni', j, 'key'], 'key file'),
+    }));
+    l.tls = { ...l.tls, cert, key, sni };
     if (issues.length > before) return;
     const problem = keyPairProblem(cert, key);
     if (problem) issues.push({ path: ['listen', i, 'tls'], message: problem.message, hint: problem.hint });
+    const owner = new Map<string, number>();
+    sni.forEach((pair, j) => {
+      const at = ['listen', i, 'tls', 'sni', j];
+      const bad = keyPairProblem(pair.cert, pair.key);
+      if (bad) {
+        issues.push({ path: at, message: bad.message, hint: bad.hint });
+        return;
+      }
+      const names = certificateNames(readFileSync(pair.cert));
+      if (names.length === 0) issues.push({ path: at, message: `${pair.cert} names no host (no DNS subjectAltName, no CN)`, hint: 'an SNI certificate is chosen by the names it carries' });
+      for (const name of names) {
+        const first = owner.get(name);
+        if (first !== undefined) issues.push({ path: at, message: `${name} is also in sni[${first}]'s certificate: which one answers would depend on order`, hint: 'give each name one certificate' });
+        else owner.set(name, j);
+      }
+    });
   });
   const access = config.log.access;
   if (typeof access === 'object') {

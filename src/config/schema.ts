@@ -143,7 +143,13 @@ export type Alerts = {
 };
 
 /** PEM files of a listener that terminates TLS (absolute paths once loaded); http2: offer h2 by ALPN. */
-export type ListenTls = { cert: string; key: string; http2: boolean };
+export type ListenTls = {
+  cert: string;
+  key: string;
+  http2: boolean;
+  /** More certificates, chosen by the name the client asks for (SNI); `cert` answers the rest. */
+  sni: { cert: string; key: string }[];
+};
 export type Listen = { host: string; port: number; tls: ListenTls | null };
 
 export type Config = {
@@ -219,7 +225,7 @@ function parsePort(text: string): number | null {
 }
 
 /**
- * `host:port`, or `{ address: host:port, tls: { cert, key } }` for a listener that
+ * `host:port`, or `{ address: host:port, tls: { cert, key, http2?, sni? } }` for a listener that
  * terminates TLS. Returns null after reporting, so every entry of a list is checked.
  */
 function parseListen(v: unknown, ctx: Ctx, path: Path): Listen | null {
@@ -241,13 +247,23 @@ function parseListen(v: unknown, ctx: Ctx, path: Path): Listen | null {
   const t = o.tls as Record<string, unknown>;
   const hint = 'write tls: { cert: /etc/gatewise/site.crt, key: /etc/gatewise/site.key, http2: true } (PEM files)';
   if (typeof t !== 'object' || Array.isArray(t)) return reject('tls must name a cert and a key file', hint, [...path, 'tls']);
-  const extra = Object.keys(t).find((k) => k !== 'cert' && k !== 'key' && k !== 'http2');
+  const extra = Object.keys(t).find((k) => k !== 'cert' && k !== 'key' && k !== 'http2' && k !== 'sni');
   if (extra !== undefined) return reject(`unknown key "${extra}"`, hint, [...path, 'tls', extra]);
   for (const k of ['cert', 'key'] as const) {
     if (typeof t[k] !== 'string' || t[k] === '') return reject(`tls.${k} must be a file path`, hint, [...path, 'tls', k]);
   }
   if (t.http2 !== undefined && typeof t.http2 !== 'boolean') return reject('tls.http2 must be true or false', hint, [...path, 'tls', 'http2']);
-  return { ...addr, tls: { cert: t.cert as string, key: t.key as string, http2: t.http2 === true } };
+  const sni: { cert: string; key: string }[] = [];
+  const sniHint = 'write sni: [{ cert: a.example.crt, key: a.example.key }, …]: each certificate answers the names it carries';
+  if (t.sni !== undefined && !Array.isArray(t.sni)) return reject('tls.sni must be a list of { cert, key }', sniHint, [...path, 'tls', 'sni']);
+  for (const [i, pair] of ((t.sni as unknown[] | undefined) ?? []).entries()) {
+    const p = pair as Record<string, unknown> | null;
+    if (typeof p !== 'object' || p === null || typeof p.cert !== 'string' || typeof p.key !== 'string' || Object.keys(p).length !== 2) {
+      return reject('each sni entry is { cert, key }', sniHint, [...path, 'tls', 'sni', i]);
+    }
+    sni.push({ cert: p.cert, key: p.key });
+  }
+  return { ...addr, tls: { cert: t.cert as string, key: t.key as string, http2: t.http2 === true, sni } };
 }
 
 /** `host:port`; null after reporting. */

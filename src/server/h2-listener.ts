@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Config, ListenTls } from '../config/schema.ts';
 import type { AccessOutput } from '../observe/access-log.ts';
 import { type Handlers, type Listener, clientErrorHandler, renew } from './listener.ts';
+import { SniCertificates } from './sni.ts';
 
 /**
  * A TLS listener that offers HTTP/2 by ALPN and HTTP/1.1 to clients that do not speak it.
@@ -17,11 +18,13 @@ import { type Handlers, type Listener, clientErrorHandler, renew } from './liste
  * sends GOAWAY at once, so clients open no new streams while those in flight finish.
  */
 export function createH2Listener(config: Config, tls: ListenTls, pipeline: Handlers, accessLog: AccessOutput): Listener {
+  const sni = tls.sni.length > 0 ? new SniCertificates(tls) : null;
   const server = createSecureServer(
     {
       cert: readFileSync(tls.cert),
       key: readFileSync(tls.key),
       allowHTTP1: true,
+      SNICallback: sni?.callback,
       maxSessionMemory: 10,
       // Streams at once per connection: without a bound one connection could open thousands.
       settings: { maxHeaderListSize: config.client.maxHeaderBytes, maxConcurrentStreams: 128 },
@@ -82,6 +85,6 @@ export function createH2Listener(config: Config, tls: ListenTls, pipeline: Handl
     closeAll: () => {
       for (const s of sockets) s.destroy();
     },
-    renewCertificate: (at) => renew(server, at),
+    renewCertificate: (at) => renew(server, at, sni),
   };
 }

@@ -12,6 +12,7 @@ import { renderErrorPage } from '../errors/error-page.ts';
 import { type AccessOutput, logWarning } from '../observe/access-log.ts';
 import type { Pipeline } from '../proxy/pipeline.ts';
 import { createH2Listener } from './h2-listener.ts';
+import { SniCertificates } from './sni.ts';
 
 /** What a listener hands requests to: the current pipeline (it changes on reload). */
 export type Handlers = Pick<Pipeline, 'handle' | 'handleUpgrade'>;
@@ -48,10 +49,11 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
     connectionsCheckingInterval: 1000,
     requireHostHeader: true,
   };
+  const sni = at.tls && at.tls.sni.length > 0 ? new SniCertificates(at.tls) : null;
   // The files were checked as a pair when the configuration was loaded (config/load.ts).
   // A failed handshake only closes that connection (Node destroys the socket).
   const server: Server = at.tls
-    ? createTlsServer({ ...options, cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key) }, pipeline.handle)
+    ? createTlsServer({ ...options, cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key), SNICallback: sni?.callback }, pipeline.handle)
     : createServer(options, pipeline.handle);
   if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
   server.on('upgrade', pipeline.handleUpgrade);
@@ -72,7 +74,7 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
       server.closeAllConnections();
       for (const s of handshaking) s.destroy();
     },
-    renewCertificate: (next) => renew(server, next),
+    renewCertificate: (next) => renew(server, next, sni),
   };
 }
 
@@ -122,10 +124,12 @@ export function clientErrorHandler(config: Config, accessLog: AccessOutput): (er
   };
 }
 
-export function renew(server: NetServer, at: Listen): string | null {
+/** Reads a TLS listener's certificates again: its own, and those it picks by SNI. */
+export function renew(server: NetServer, at: Listen, sni: SniCertificates | null): string | null {
   if (!at.tls || !(server instanceof TlsServer)) return null;
   try {
     server.setSecureContext({ cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key) });
+    sni?.reload(at.tls);
     return null;
   } catch (err) {
     return `listen ${at.host}:${at.port}: the certificate was not renewed, the running one stays: ${(err as Error).message}`;
