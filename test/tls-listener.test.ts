@@ -47,10 +47,10 @@ routes:
 const tlsUrl = (gw: TestGateway): string => `https://localhost:${gw.addresses[1]!.port}`;
 const trust = { ca: loadTlsFixture().cert, servername: 'localhost' };
 
-/** The SHA-256 fingerprint of the certificate a fresh handshake with `port` presents. */
-function fingerprint(port: number): Promise<string> {
+/** The SHA-256 fingerprint of the certificate a fresh handshake with `port`, naming `servername`, gets. */
+function fingerprint(port: number, servername = 'localhost'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = connectTls({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false }, () => {
+    const s = connectTls({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
       resolve(s.getPeerCertificate().fingerprint256);
       s.end();
     });
@@ -163,15 +163,6 @@ describe('several sites on one port (SNI)', () => {
     return { cert, key };
   };
 
-  const fingerprintFor = (port: number, servername: string): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const s = connectTls({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-        resolve(s.getPeerCertificate().fingerprint256);
-        s.end();
-      });
-      s.on('error', reject);
-    });
-
   /** The CN of the certificate a handshake naming `servername` gets. */
   const presented = (port: number, servername: string): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -222,11 +213,11 @@ routes:
     const gw = await startTestGateway(text);
     try {
       const port = gw.addresses[0]!.port;
-      const before = await fingerprintFor(port, 'a.test');
+      const before = await fingerprint(port, 'a.test');
       issue('renew-a', ['a.test']);
-      assert.equal(await fingerprintFor(port, 'a.test'), before, 'nothing changes before the reload');
+      assert.equal(await fingerprint(port, 'a.test'), before, 'nothing changes before the reload');
       await gw.reload(parseConfigText(text, 'gw.yaml').config);
-      assert.notEqual(await fingerprintFor(port, 'a.test'), before);
+      assert.notEqual(await fingerprint(port, 'a.test'), before);
       assert.equal(await presented(port, 'a.test'), 'a.test');
     } finally {
       await gw.stop(100);
