@@ -88,16 +88,44 @@ describe('a TLS listener beside a cleartext one', () => {
     assert.equal((await gw.logFor('tls-down')).error?.type, 'connection_refused');
   });
 
-  test('a client that does not trust the certificate, or speaks clear text to the TLS port, is refused; the gateway serves on', async () => {
+  test('a client that does not trust the certificate is refused; the gateway serves on', async () => {
     const untrusted = await send(`${tlsUrl(gw)}/`);
     assert.equal(untrusted.ok, false);
     assert.equal((untrusted as { code: string }).code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
-    const clear = await send(`http://127.0.0.1:${gw.addresses[1]!.port}/`, { timeoutMs: 3000 });
-    assert.ok(!clear.ok || clear.status >= 400, JSON.stringify(clear));
     const r = await send(`${tlsUrl(gw)}/`, trust);
     assert.ok(r.ok);
     assert.equal(r.status, 200);
   });
+});
+
+describe('plain HTTP sent to a TLS port', () => {
+  for (const http2 of [false, true]) {
+    test(`gets a 400 in clear that says to use https://, and a log line (http2: ${http2})`, async () => {
+      const gw = await startTestGateway(`
+listen: [{ address: 127.0.0.1:0, tls: { cert: ${TLS_CERT_PATH}, key: ${TLS_KEY_PATH}, http2: ${http2} } }]
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /, upstream: app }
+`);
+      try {
+        const before = healthy.stats.requests;
+        const clear = await send(`http://127.0.0.1:${gw.addresses[0]!.port}/`, { headers: { accept: 'text/plain' }, timeoutMs: 3000 });
+        assert.ok(clear.ok, JSON.stringify(clear));
+        assert.equal(clear.status, 400);
+        assert.match(header(clear, 'proxy-status'), /error=http_request_error; details="plain_http_to_tls_port"/);
+        const id = header(clear, 'x-request-id');
+        const line = await gw.logFor(id);
+        assert.equal(line.error?.detail, 'plain_http_to_tls_port');
+        assert.match(line.error?.message ?? '', /use https:\/\//);
+        assert.equal(healthy.stats.requests, before, 'it never reaches the origin');
+        const r = await send(`https://localhost:${gw.addresses[0]!.port}/`, trust);
+        assert.ok(r.ok && r.status === 200);
+      } finally {
+        await gw.stop(100);
+      }
+    });
+  }
 });
 
 describe('certificate files', () => {

@@ -356,6 +356,19 @@ export function classifyClientError(err: unknown): ProxyError {
       cause: err,
     });
   }
+  if (code === 'ERR_SSL_HTTP_REQUEST') {
+    return new ProxyError({
+      type: 'http_request_error',
+      detail: 'plain_http_to_tls_port',
+      message: 'a plain-HTTP request reached a port that speaks TLS: use https://',
+      source: 'downstream',
+      origin: 'local',
+      stage: 'request',
+      retry: 'no',
+      status: 400,
+      cause: err,
+    });
+  }
   if (code === 'HPE_HEADER_OVERFLOW') {
     return new ProxyError({
       type: 'http_request_error',

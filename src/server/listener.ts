@@ -58,6 +58,7 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
   if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
   server.on('upgrade', pipeline.handleUpgrade);
   server.on('clientError', clientErrorHandler(config, accessLog));
+  if (at.tls) server.on('tlsClientError', plainHttpHandler(config, accessLog));
   // Node's HTTP server closes the connections it serves; a TLS one also has sockets still in
   // their handshake, which would otherwise hold a stop until the handshake timeout.
   const handshaking = new Set<Socket>();
@@ -125,6 +126,21 @@ export function clientErrorHandler(config: Config, accessLog: AccessOutput): (er
 }
 
 /** Reads a TLS listener's certificates again: its own, and those it picks by SNI. */
+/**
+ * A plain-HTTP request on a TLS port (OpenSSL recognises it in place of a handshake): the
+ * answer goes out in clear on the connection under the TLS socket, a 400 that says to use
+ * https:// (as nginx does), rather than a connection closed without a word. Other handshake
+ * failures only close their connection.
+ */
+export function plainHttpHandler(config: Config, accessLog: AccessOutput): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  const answer = clientErrorHandler(config, accessLog);
+  return (err, socket) => {
+    // Node keeps the TCP socket under a server-side TLS socket as `_parent`.
+    const raw = (socket as Duplex & { _parent?: Socket })._parent;
+    if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw?.writable) answer(err, raw);
+  };
+}
+
 export function renew(server: NetServer, at: Listen, sni: SniCertificates | null): string | null {
   if (!at.tls || !(server instanceof TlsServer)) return null;
   try {
