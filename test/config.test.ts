@@ -73,7 +73,7 @@ describe('loading a valid configuration', () => {
         },
       },
       routes: [
-        { name: '/', host: null, pathPrefix: '/', upstream: 'app', stripPrefix: false, timeouts, retryWithIdempotencyKey: false, maintenance: false, cache: null },
+        { name: '/', host: null, pathPrefix: '/', upstream: 'app', stripPrefix: false, timeouts, retryWithIdempotencyKey: false, maintenance: false, cache: null, httpsRedirect: null },
       ],
       log: { access: 'stdout', level: 'info', format: 'auto', rotate: null },
       shutdown: { graceMs: 10_000 },

@@ -315,3 +315,37 @@ synthetic:
     }
   });
 });
+
+describe('https_redirect on a route', () => {
+  test('a request in clear is sent to https:// (301 for GET, 308 for POST), one over TLS is served', async () => {
+    const gw = await startTestGateway(`
+listen:
+  - 127.0.0.1:0
+  - { address: 127.0.0.1:0, tls: { cert: ${TLS_CERT_PATH}, key: ${TLS_KEY_PATH} } }
+upstreams:
+  app: { endpoints: ["${healthy.url}"] }
+routes:
+  - { path: /open, upstream: app }
+  - { path: /, upstream: app, https_redirect: 8443 }
+`);
+    try {
+      const before = healthy.stats.requests;
+      const get = await send(`${gw.url}/account?tab=1`, { headers: { host: 'shop.test:8080' } });
+      assert.ok(get.ok);
+      assert.equal(get.status, 301);
+      assert.equal(header(get, 'location'), 'https://shop.test:8443/account?tab=1');
+      const post = await send(`${gw.url}/account`, { method: 'POST', body: 'x', headers: { host: 'shop.test' } });
+      assert.ok(post.ok);
+      assert.equal(post.status, 308);
+      assert.equal(header(post, 'location'), 'https://shop.test:8443/account');
+      assert.equal(healthy.stats.requests, before, 'the origin saw neither');
+      const open = await send(`${gw.url}/open`);
+      assert.ok(open.ok && open.status === 200, 'a route without it is served in clear');
+      const tls = await send(`https://localhost:${gw.addresses[1]!.port}/echo`, trust);
+      assert.ok(tls.ok);
+      assert.equal(tls.status, 200);
+    } finally {
+      await gw.stop(100);
+    }
+  });
+});

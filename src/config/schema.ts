@@ -100,6 +100,8 @@ export type Route = {
   maintenance: boolean;
   /** The response cache for this route's GET/HEAD requests; null: not cached. */
   cache: RouteCache | null;
+  /** Requests that came in clear are sent to https:// (on this port; null: the default 443); null: served as they are. */
+  httpsRedirect: { port: number | null } | null;
 };
 
 /**
@@ -561,6 +563,7 @@ const routeSchema = z.strictObject({
   timeouts: timeoutOverrides.prefault({}),
   retry_with_idempotency_key: z.boolean().default(false),
   maintenance: z.boolean().default(false),
+  https_redirect: z.union([z.boolean(), z.int().min(1).max(65535)]).default(false),
   cache: z
     .strictObject({
       stale_if_error: duration().prefault('10m'),
@@ -898,6 +901,7 @@ function resolve(raw: Raw, ctx: Ctx): Config {
       retryWithIdempotencyKey: r.retry_with_idempotency_key,
       maintenance: r.maintenance,
       cache: r.cache && { staleIfErrorMs: r.cache.stale_if_error, maxObjectBytes: r.cache.max_object },
+      httpsRedirect: r.https_redirect === false ? null : { port: r.https_redirect === true || r.https_redirect === 443 ? null : r.https_redirect },
     });
   });
 

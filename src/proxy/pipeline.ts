@@ -19,6 +19,7 @@ import { type FailOptions, errorMember, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
 import { attemptLoop } from './attempt-loop.ts';
 import { Cancel } from './cancel.ts';
+import { cameOverTls, redirectToHttps } from './https-redirect.ts';
 import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, totalTimeout } from './gateway-errors.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
 
@@ -117,6 +118,7 @@ export class Pipeline {
     const route = this.deps.router.match(head.host, req.url ?? '/');
     if (!route) return failToProxy(ctx, noRoute(head.host, req.url ?? '/'), this.fail);
     ctx.route = route;
+    if (route.httpsRedirect && !cameOverTls(ctx)) return redirectToHttps(ctx, route.httpsRedirect.port);
     const pool = this.deps.pools.get(route.upstream)!;
 
     if (route.maintenance || pool.config.maintenance) return failToProxy(ctx, maintenance(`route "${route.name}"`), this.fail);
