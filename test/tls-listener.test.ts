@@ -11,6 +11,7 @@ import { connect as connectTcp } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, parseConfigText } from '../src/config/load.ts';
+import { parseMetrics, sumBy } from './helpers/prom.ts';
 import { type EchoBody, type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
 import { TLS_CERT_PATH, TLS_KEY_PATH, loadTlsFixture } from '../src/lab/tls-fixture.ts';
 import { header, send } from './helpers/client.ts';
@@ -100,8 +101,9 @@ describe('a TLS listener beside a cleartext one', () => {
 
 describe('plain HTTP sent to a TLS port', () => {
   for (const http2 of [false, true]) {
-    test(`gets a 400 in clear that says to use https://, and a log line (http2: ${http2})`, async () => {
+    test(`gets a 400 in clear that says to use https://, and a log line; handshake failures are counted (http2: ${http2})`, async () => {
       const gw = await startTestGateway(`
+admin: { listen: "127.0.0.1:0" }
 listen: [{ address: 127.0.0.1:0, tls: { cert: ${TLS_CERT_PATH}, key: ${TLS_KEY_PATH}, http2: ${http2} } }]
 upstreams:
   app: { endpoints: ["${healthy.url}"] }
@@ -121,6 +123,14 @@ routes:
         assert.equal(healthy.stats.requests, before, 'it never reaches the origin');
         const r = await send(`https://localhost:${gw.addresses[0]!.port}/`, trust);
         assert.ok(r.ok && r.status === 200);
+        // Bytes that are neither HTTP nor a TLS record: another handshake failure, another reason.
+        const junk = connectTcp(gw.addresses[0]!.port, '127.0.0.1', () => junk.write('\x00\x01\x02\x03 not a handshake\r\n\r\n'));
+        junk.on('error', () => {});
+        await new Promise<void>((done) => junk.once('close', () => done()));
+        const listener = `127.0.0.1:${gw.addresses[0]!.port}`;
+        const failures = sumBy(parseMetrics(await (await fetch(`${gw.observe.admin!.url}/metrics`)).text()), 'gatewise_tls_handshake_failures_total', 'reason', { listener });
+        assert.equal(failures.get('http_request'), 1, JSON.stringify([...failures]));
+        assert.equal([...failures.values()].reduce((a, b) => a + b, 0), 2, JSON.stringify([...failures]));
       } finally {
         await gw.stop(100);
       }

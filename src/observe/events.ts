@@ -50,13 +50,21 @@ export type ShedEvent = { readonly pool: string; readonly reason: string; readon
 /** A failure the gateway absorbed: a retry that helped, a stale DNS answer served, a request that waited for an endpoint. */
 export type MaskedEvent = { readonly pool: string; readonly kind: 'retry' | 'dns_stale' | 'waited' | 'ejection' | 'stale_cache'; readonly detail: string };
 
+/** A client's TLS handshake with one of our listeners failed (`host:port` as the listener is bound). */
+export type TlsFailureEvent = { readonly listener: string; readonly reason: string };
+
 export const channels = {
   requestEnd: diagnosticsChannel.channel('gatewise:request:end'),
   attemptEnd: diagnosticsChannel.channel('gatewise:attempt:end'),
   endpointHealth: diagnosticsChannel.channel('gatewise:endpoint:health'),
   shed: diagnosticsChannel.channel('gatewise:shed'),
   masked: diagnosticsChannel.channel('gatewise:masked'),
+  tlsFailure: diagnosticsChannel.channel('gatewise:tls:failure'),
 } as const;
+
+export function publishTlsFailure(e: TlsFailureEvent): void {
+  if (channels.tlsFailure.hasSubscribers) channels.tlsFailure.publish(e);
+}
 
 export function publishEndpointHealth(e: EndpointHealthEvent): void {
   if (channels.endpointHealth.hasSubscribers) channels.endpointHealth.publish(e);

@@ -28,6 +28,7 @@ export class GatewayMetrics {
   private readonly tries: CounterFamily;
   private readonly retries: CounterFamily;
   private readonly cacheResults: CounterFamily;
+  private readonly tlsFailures: Counter<'listener' | 'reason'>;
   private readonly healthChanges: Counter<'pool' | 'endpoint' | 'state' | 'by'>;
   private readonly ejections: Counter<'pool' | 'endpoint' | 'by'>;
   private readonly shed: Counter<'pool' | 'reason'>;
@@ -123,6 +124,12 @@ export class GatewayMetrics {
       labelNames: ['pool', 'kind'],
       registers,
     });
+    this.tlsFailures = new Counter({
+      name: 'gatewise_tls_handshake_failures_total',
+      help: 'Clients whose TLS handshake with a listener failed, by reason (OpenSSL\'s, e.g. wrong_version_number, http_request for plain HTTP sent to the TLS port).',
+      labelNames: ['listener', 'reason'],
+      registers,
+    });
     this.probeUp = new Gauge({
       name: 'gatewise_synthetic_up',
       help: 'Whether the last synthetic probe succeeded, through the gateway or straight to the origin.',
@@ -154,6 +161,10 @@ export class GatewayMetrics {
     this.requests.cell(route, STATUS_CLASS[Math.floor(e.status / 100)] ?? `${Math.floor(e.status / 100)}xx`, e.errorType ?? 'none').value++;
     this.duration.observe(this.duration.cell(route), e.durationMs / 1000);
     if (e.cache) this.cacheResults.cell(route, e.cache).value++;
+  }
+
+  onTlsFailure(listener: string, reason: string): void {
+    this.tlsFailures.inc({ listener, reason });
   }
 
   onAttempt(e: AttemptEndEvent): void {

@@ -94,6 +94,9 @@ export class Observability {
           this.alerter.onMasked(e);
         },
         certificate: (e) => this.alerter.onCertificate(e),
+        tlsFailure: (e) => {
+          if (this.listen.includes(e.listener)) this.metrics.onTlsFailure(e.listener, e.reason);
+        },
       },
       (err) => this.events.error({ err }, 'observability subscriber failed'),
     );

@@ -1,7 +1,15 @@
 import type { Channel } from 'node:diagnostics_channel';
 import { type CertificateEvent, certificateChannel } from './cert-events.ts';
 import type { PoolsLike } from './endpoints.ts';
-import { type AttemptEndEvent, channels, type EndpointHealthEvent, type MaskedEvent, type RequestEndEvent, type ShedEvent } from './events.ts';
+import {
+  type AttemptEndEvent,
+  channels,
+  type EndpointHealthEvent,
+  type MaskedEvent,
+  type RequestEndEvent,
+  type ShedEvent,
+  type TlsFailureEvent,
+} from './events.ts';
 
 export type Handlers = {
   requestEnd?(e: RequestEndEvent): void;
@@ -10,6 +18,8 @@ export type Handlers = {
   shed?(e: ShedEvent): void;
   masked?(e: MaskedEvent): void;
   certificate?(e: CertificateEvent): void;
+  /** Not filtered by pool: the handler checks the listener is its own. */
+  tlsFailure?(e: TlsFailureEvent): void;
 };
 
 /**
@@ -45,6 +55,7 @@ export function subscribe(pools: PoolsLike, h: Handlers, onError: (err: unknown)
   on<ShedEvent>(channels.shed, h.shed, (e) => [e.pool, null]);
   on<MaskedEvent>(channels.masked, h.masked, (e) => [e.pool, null]);
   on<CertificateEvent>(certificateChannel, h.certificate, (e) => [e.pool, e.endpoint]);
+  on<TlsFailureEvent>(channels.tlsFailure, h.tlsFailure, () => [null, null]);
   return () => {
     for (const [ch, fn] of subs) ch.unsubscribe(fn);
   };

@@ -4,7 +4,7 @@ import { type Http2Session, type ServerHttp2Session, createSecureServer } from '
 import type { Socket } from 'node:net';
 import type { Config, ListenTls } from '../config/schema.ts';
 import type { AccessOutput } from '../observe/access-log.ts';
-import { type Handlers, type Listener, clientErrorHandler, plainHttpHandler, renew } from './listener.ts';
+import { type Handlers, type Listener, clientErrorHandler, renew, tlsErrorHandler } from './listener.ts';
 import { SniCertificates } from './sni.ts';
 
 /**
@@ -75,7 +75,7 @@ export function createH2Listener(config: Config, tls: ListenTls, pipeline: Handl
   // refuses, and WebSocket upgrades; the HTTP/2 server's types do not list these events.
   const events = server as unknown as EventEmitter;
   events.on('clientError', clientErrorHandler(config, accessLog));
-  server.on('tlsClientError', plainHttpHandler(config, accessLog));
+  server.on('tlsClientError', tlsErrorHandler(config, accessLog, server));
   events.on('upgrade', pipeline.handleUpgrade);
   return {
     server,

@@ -10,6 +10,7 @@ import { classifyClientError } from '../errors/classify.ts';
 import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { renderErrorPage } from '../errors/error-page.ts';
 import { type AccessOutput, logWarning } from '../observe/access-log.ts';
+import { publishTlsFailure } from '../observe/events.ts';
 import type { Pipeline } from '../proxy/pipeline.ts';
 import { createH2Listener } from './h2-listener.ts';
 import { SniCertificates } from './sni.ts';
@@ -58,7 +59,7 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
   if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
   server.on('upgrade', pipeline.handleUpgrade);
   server.on('clientError', clientErrorHandler(config, accessLog));
-  if (at.tls) server.on('tlsClientError', plainHttpHandler(config, accessLog));
+  if (at.tls) server.on('tlsClientError', tlsErrorHandler(config, accessLog, server));
   // Node's HTTP server closes the connections it serves; a TLS one also has sockets still in
   // their handshake, which would otherwise hold a stop until the handshake timeout.
   const handshaking = new Set<Socket>();
@@ -127,14 +128,16 @@ export function clientErrorHandler(config: Config, accessLog: AccessOutput): (er
 
 /** Reads a TLS listener's certificates again: its own, and those it picks by SNI. */
 /**
- * A plain-HTTP request on a TLS port (OpenSSL recognises it in place of a handshake): the
- * answer goes out in clear on the connection under the TLS socket, a 400 that says to use
- * https:// (as nginx does), rather than a connection closed without a word. Other handshake
- * failures only close their connection.
+ * A client's failed TLS handshake: counted by reason (gatewise_tls_handshake_failures_total).
+ * A plain-HTTP request on a TLS port (OpenSSL recognises it in place of a handshake) is also
+ * answered, in clear on the connection under the TLS socket: a 400 that says to use https://
+ * (as nginx does), rather than a connection closed without a word.
  */
-export function plainHttpHandler(config: Config, accessLog: AccessOutput): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+export function tlsErrorHandler(config: Config, accessLog: AccessOutput, server: NetServer): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   const answer = clientErrorHandler(config, accessLog);
   return (err, socket) => {
+    const at = server.address() as AddressInfo | null;
+    if (at) publishTlsFailure({ listener: `${at.address}:${at.port}`, reason: (err.code ?? 'unknown').replace(/^ERR_SSL_/, '').toLowerCase() });
     // Node keeps the TCP socket under a server-side TLS socket as `_parent`.
     const raw = (socket as Duplex & { _parent?: Socket })._parent;
     if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw?.writable) answer(err, raw);
