@@ -1,5 +1,5 @@
 import type { RouteCache } from '../config/schema.ts';
-import type { RequestCtx } from '../server/request-ctx.ts';
+import { type RequestCtx, cameOverTls } from '../server/request-ctx.ts';
 import { BodyCapture } from './capture.ts';
 import { serveStored } from './respond.ts';
 import { type CacheRequest, isFresh, joined, staleUsable } from './rules.ts';
@@ -48,6 +48,6 @@ export function cacheLookup(ctx: RequestCtx, rules: RouteCache, cache: ResponseC
  * https), the host the client asked for, and the path with its query.
  */
 export function cacheKey(ctx: RequestCtx): string {
-  const scheme = (ctx.req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+  const scheme = cameOverTls(ctx.req) ? 'https' : 'http';
   return `${scheme}://${ctx.host.toLowerCase()}${ctx.req.url ?? '/'}`;
 }

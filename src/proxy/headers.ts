@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIPv6 } from 'node:net';
+import { cameOverTls } from '../server/request-ctx.ts';
 
 /** RFC 9110 §7.6.1: fields that describe one connection and must not be forwarded. */
 const HOP_BY_HOP = new Set([
@@ -172,8 +173,7 @@ export function upstreamRequestHead(req: IncomingMessage, name: string, policy: 
   // An HTTP/2 body is framed by the stream, not by a header: one is coming unless the
   // request's headers ended the stream. The origin gets it chunked.
   if (h2 && contentLength === null && !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders) chunked = true;
-  // A TLS listener's socket is a TLSSocket, whose `encrypted` is true.
-  const proto = xfProto || ((req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http');
+  const proto = xfProto || (cameOverTls(req) ? 'https' : 'http');
   if (policy.xForwarded) {
     out.push('x-forwarded-for', xff ? `${xff}, ${peer}` : peer);
     out.push('x-forwarded-proto', proto);

@@ -1,10 +1,5 @@
 import type { RequestCtx } from '../server/request-ctx.ts';
 
-/** Whether the request came over TLS (a TLS or HTTP/2 listener's socket is a TLSSocket). */
-export function cameOverTls(ctx: RequestCtx): boolean {
-  return (ctx.req.socket as { encrypted?: boolean }).encrypted === true;
-}
-
 /**
  * Sends a request that came in clear to the same host and path over https:// (nginx's
  * `return 301 https://$host$request_uri`): 301 for GET and HEAD, 308 for the others, so a

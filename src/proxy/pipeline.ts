@@ -12,14 +12,14 @@ import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { type AccessOutput, loggedStatus, logRequest } from '../observe/access-log.ts';
 import { channels, publishMasked, type RequestEndEvent } from '../observe/events.ts';
 import { type Router, upstreamPath } from '../routing/router.ts';
-import { type RequestCtx, newCtx } from '../server/request-ctx.ts';
+import { type RequestCtx, cameOverTls, newCtx } from '../server/request-ctx.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { Attempt } from './attempt.ts';
 import { type FailOptions, errorMember, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
 import { attemptLoop } from './attempt-loop.ts';
 import { Cancel } from './cancel.ts';
-import { cameOverTls, redirectToHttps } from './https-redirect.ts';
+import { redirectToHttps } from './https-redirect.ts';
 import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, totalTimeout } from './gateway-errors.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
 
@@ -118,7 +118,7 @@ export class Pipeline {
     const route = this.deps.router.match(head.host, req.url ?? '/');
     if (!route) return failToProxy(ctx, noRoute(head.host, req.url ?? '/'), this.fail);
     ctx.route = route;
-    if (route.httpsRedirect && !cameOverTls(ctx)) return redirectToHttps(ctx, route.httpsRedirect.port);
+    if (route.httpsRedirect && !cameOverTls(req)) return redirectToHttps(ctx, route.httpsRedirect.port);
     const pool = this.deps.pools.get(route.upstream)!;
 
     if (route.maintenance || pool.config.maintenance) return failToProxy(ctx, maintenance(`route "${route.name}"`), this.fail);

@@ -43,6 +43,11 @@ export type RequestCtx = {
  */
 export type CacheOutcome = { readonly result: 'hit' | 'miss' } | { readonly result: 'stale'; readonly because: string };
 
+/** Whether a request came over TLS: a TLS or HTTP/2 listener's socket is a TLSSocket, `encrypted`. */
+export function cameOverTls(req: IncomingMessage): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true;
+}
+
 export function newCtx(req: IncomingMessage, res: ServerResponse): RequestCtx {
   return {
     req,
