@@ -12,6 +12,9 @@ import { type TestGateway, startTestGateway } from './helpers/start-gateway.ts';
 type Mode = 'ok' | 'reset' | '503';
 let mode: Mode = 'ok';
 let served = 0;
+/** 304s the origin sent, and the If-None-Match it last saw. */
+let notModified = 0;
+let lastIfNoneMatch: string | undefined;
 let origin: Server;
 let gw: TestGateway;
 
@@ -32,6 +35,8 @@ function answer(path: string, lang: string | undefined): { headers: Record<strin
       return { headers: { 'cache-control': 'max-age=0', vary: 'Accept-Language' }, body: `${body}-${lang}` };
     case 'big':
       return { headers: { 'cache-control': 'max-age=0' }, body: 'x'.repeat(4096) };
+    case 'etag':
+      return { headers: { 'cache-control': 'max-age=0', etag: '"v1"' }, body };
     case 'bare':
       return { headers: {}, body };
     case 'repeated':
@@ -57,7 +62,17 @@ before(async () => {
         res.end('origin overloaded');
         return;
       }
-      const a = answer(new URL(req.url!, 'http://x').pathname, req.headers['accept-language'] as string | undefined);
+      const path = new URL(req.url!, 'http://x').pathname;
+      if (path.endsWith('/etag')) {
+        lastIfNoneMatch = req.headers['if-none-match'];
+        if (lastIfNoneMatch === '"v1"') {
+          notModified++;
+          res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=0' });
+          res.end();
+          return;
+        }
+      }
+      const a = answer(path, req.headers['accept-language'] as string | undefined);
       res.writeHead(200, { 'content-type': 'text/plain', ...a.headers });
       res.end(a.body);
     });
@@ -132,6 +147,24 @@ describe('fresh responses', () => {
     assert.equal(head.status, 200);
     assert.equal(head.body, '');
     assert.equal(served, before);
+  });
+});
+
+describe('revalidation', () => {
+  test('a stale copy with an ETag is confirmed by the origin with a 304 and answers whole', async () => {
+    const first = okBody(await get('/r/etag'));
+    assert.equal(lastIfNoneMatch, undefined);
+    const before = notModified;
+    const again = okBody(await get('/r/etag', { 'x-request-id': 'c-reval' }));
+    assert.equal(lastIfNoneMatch, '"v1"', 'the gateway sent the stored validator');
+    assert.equal(notModified, before + 1);
+    assert.equal(again.status, 200);
+    assert.equal(again.body, first.body);
+    assert.match(header(again.r, 'cache-status'), /^gw-cache; fwd=stale; fwd-status=304; ttl=0$/);
+    assert.equal((await gw.logFor('c-reval')).cache, 'revalidated');
+    // The client's own conditional request is the client's: its 304 goes through.
+    const own = okBody(await get('/r/etag', { 'if-none-match': '"v1"' }));
+    assert.equal(own.status, 304);
   });
 });
 

@@ -12,6 +12,11 @@ const REPLACEABLE = new Set([500, 502, 503, 504]);
 export type CachePlan = {
   /** A stored copy that may stand in if the origin fails. */
   readonly stale: CacheEntry | null;
+  /**
+   * A stored copy the origin is asked to confirm (If-None-Match / If-Modified-Since, the
+   * fields in `conditional`): a 304 answers the client with it, refreshed.
+   */
+  readonly revalidate: { readonly entry: CacheEntry; readonly request: CacheRequest; readonly conditional: string[]; readonly key: string } | null;
   readonly capture: BodyCapture;
   readonly cacheStatus: string;
   readonly replaceStatus: ((status: number) => boolean) | null;
@@ -35,12 +40,30 @@ export function cacheLookup(ctx: RequestCtx, rules: RouteCache, cache: ResponseC
   }
   ctx.cache = { result: 'miss' };
   const stale = stored && staleUsable(stored.policy, rules.staleIfErrorMs) ? stored : null;
+  const revalidate = stored ? revalidation(stored, request, key) : null;
   return {
     stale,
+    revalidate,
     capture: new BodyCapture(cache, key, request, rules.maxObjectBytes),
     cacheStatus: `${name}; fwd=${stored ? 'stale' : 'uri-miss'}`,
-    replaceStatus: stale ? (status) => REPLACEABLE.has(status) : null,
+    replaceStatus: stale || revalidate ? (status) => (stale !== null && REPLACEABLE.has(status)) || (revalidate !== null && status === 304) : null,
   };
+}
+
+/**
+ * The validators of a stored 200 (its ETag, its Last-Modified) as the conditional fields the
+ * origin can answer with a 304, or null: none stored, or the client's request is conditional
+ * itself (its own 304 is then the client's to receive).
+ */
+function revalidation(entry: CacheEntry, request: CacheRequest, key: string): CachePlan['revalidate'] {
+  if (entry.status !== 200 || request.headers['if-none-match'] !== undefined || request.headers['if-modified-since'] !== undefined) return null;
+  const h = entry.policy.revalidationHeaders({ method: 'GET', url: request.url, headers: request.headers });
+  const conditional: string[] = [];
+  for (const name of ['if-none-match', 'if-modified-since'] as const) {
+    const v = h[name];
+    if (typeof v === 'string') conditional.push(name, v);
+  }
+  return conditional.length > 0 ? { entry, request, conditional, key } : null;
 }
 
 /**

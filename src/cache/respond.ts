@@ -8,6 +8,8 @@ const NOT_REPLAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', '
 
 export type Served =
   | { readonly kind: 'hit' }
+  /** The origin confirmed the stored copy (304). */
+  | { readonly kind: 'revalidated' }
   /** A stale copy standing in for a failed origin: the Proxy-Status member that says why, the origin's status if it answered. */
   | { readonly kind: 'stale'; readonly proxyStatus: string; readonly receivedStatus: number | null };
 
@@ -32,6 +34,8 @@ export function serveStored(ctx: RequestCtx, entry: CacheEntry, how: Served, nam
   const token = /^[A-Za-z*][\w:.\-/*!#$%&'+^`|~]*$/.test(name) ? name : sfString(name);
   if (how.kind === 'hit') {
     out.push('cache-status', `${token}; hit; ttl=${Math.round(entry.policy.timeToLive() / 1000)}`);
+  } else if (how.kind === 'revalidated') {
+    out.push('cache-status', `${token}; fwd=stale; fwd-status=304; ttl=${Math.round(entry.policy.timeToLive() / 1000)}`);
   } else {
     const fwd = how.receivedStatus === null ? '' : `; fwd-status=${how.receivedStatus}`;
     out.push('cache-status', `${token}; fwd=stale${fwd}; ttl=${-Math.round(staleMs(entry.policy) / 1000)}; detail=stale-if-error`);

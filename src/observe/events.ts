@@ -19,8 +19,8 @@ export type RequestEndEvent = {
   readonly errorMessage: string | null;
   readonly requestId: string;
   readonly time: Date;
-  /** On a cached route: hit, miss or stale; null elsewhere. */
-  readonly cache: 'hit' | 'miss' | 'stale' | null;
+  /** On a cached route: hit, miss, revalidated or stale; null elsewhere. */
+  readonly cache: 'hit' | 'miss' | 'revalidated' | 'stale' | null;
 };
 
 /** One try against one endpoint is over. */

@@ -70,7 +70,7 @@ export class GatewayMetrics {
     });
     this.cacheResults = new CounterFamily({
       name: 'gatewise_cache_results_total',
-      help: 'Requests on cached routes, by how the cache answered: hit (stored and fresh), miss (from the origin), stale (a stored copy stood in for a failed origin).',
+      help: 'Requests on cached routes, by how the cache answered: hit (stored and fresh), miss (from the origin), revalidated (stored, confirmed by the origin with a 304), stale (a stored copy stood in for a failed origin).',
       labelNames: ['route', 'result'],
       registry,
     });

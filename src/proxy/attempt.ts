@@ -54,8 +54,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
   progress: AttemptProgress = 'connecting';
   ttfbMs: number | null = null;
   status: number | null = null;
-  /** The origin's answer was dropped for a stored copy (input.replaceStatus). */
+  /** The origin's answer was dropped for a stored copy (input.replaceStatus); its headers. */
   replaced = false;
+  replacedHeaders: IncomingHttpHeaders | null = null;
   private readonly started = performance.now();
   private controller: Dispatcher.DispatchController | null = null;
   private abandoned: ProxyError | null = null;
@@ -184,6 +185,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     ctx.upstreamStatus = statusCode;
     if (this.input.replaceStatus?.(statusCode)) {
       this.replaced = true;
+      this.replacedHeaders = headers;
       this.progress = 'streaming';
       this.input.onHeaders?.(this);
       return;

@@ -116,3 +116,16 @@ export function bodyTooLarge(size: { announced: number } | { read: number }, lim
     status: 413,
   });
 }
+
+/** The origin answered the cache's conditional request with a 304 whose validators do not match the stored copy. */
+export function revalidationMismatch(pool: string): ProxyError {
+  return new ProxyError({
+    type: 'http_protocol_error',
+    detail: 'revalidation_mismatch',
+    message: `upstream "${pool}" answered 304 Not Modified to a conditional request, but its validators no longer match the stored copy`,
+    source: 'upstream',
+    origin: 'remote',
+    stage: 'headers',
+    retry: 'no',
+  });
+}

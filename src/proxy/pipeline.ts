@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type CachePlan, cacheKey, cacheLookup } from '../cache/lookup.ts';
 import { serveStored } from '../cache/respond.ts';
+import { joined } from '../cache/rules.ts';
 import type { CacheEntry, ResponseCache } from '../cache/store.ts';
 import type { Logger } from 'pino';
 import type { Config, } from '../config/schema.ts';
@@ -20,7 +21,7 @@ import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstre
 import { attemptLoop } from './attempt-loop.ts';
 import { Cancel } from './cancel.ts';
 import { redirectToHttps } from './https-redirect.ts';
-import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, totalTimeout } from './gateway-errors.ts';
+import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, revalidationMismatch, totalTimeout } from './gateway-errors.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
 
 export type PipelineDeps = {
@@ -157,7 +158,8 @@ export class Pipeline {
         ctx,
         route,
         pool,
-        head,
+        // A stored copy's validators go along, so the origin can answer 304 instead of the body.
+        head: plan?.revalidate ? { ...head, headers: [...head.headers, ...plan.revalidate.conditional] } : head,
         cancel,
         name: this.deps.config.name,
         proxyStatusMember: this.members.get(pool.name)!,
@@ -169,9 +171,12 @@ export class Pipeline {
         cache: plan && { capture: plan.capture, cacheStatus: plan.cacheStatus, replaceStatus: plan.replaceStatus },
       });
       const last = current as Attempt | null;
-      if (plan?.stale && last?.replaced) {
+      if (plan && last?.replaced) {
         const status = last.status!;
-        this.standIn(ctx, plan.stale, `origin_${status}`, status, formatProxyStatusMember({ name: this.deps.config.name, nextHop: pool.name, receivedStatus: status }));
+        if (status === 304 && plan.revalidate) this.revalidated(ctx, cache!, plan.revalidate, last.replacedHeaders!, pool.name);
+        else if (plan.stale) {
+          this.standIn(ctx, plan.stale, `origin_${status}`, status, formatProxyStatusMember({ name: this.deps.config.name, nextHop: pool.name, receivedStatus: status }));
+        }
       }
     } catch (err) {
       const e = err instanceof ProxyError ? err : classifyInternalError(err, 'the attempt loop');
@@ -233,6 +238,23 @@ export class Pipeline {
       ttfbMs: null,
     });
     await closed;
+  }
+
+  /** The origin confirmed a stored copy (304): it is refreshed with the 304's headers and answers. */
+  private revalidated(ctx: RequestCtx, cache: ResponseCache, r: NonNullable<CachePlan['revalidate']>, headers: Record<string, string | string[] | undefined>, pool: string): void {
+    const { policy, modified } = r.entry.policy.revalidatedPolicy(
+      { method: 'GET', url: r.request.url, headers: r.request.headers },
+      { status: 304, headers: joined(headers) },
+    );
+    if (modified) {
+      cache.invalidate(r.key);
+      failToProxy(ctx, revalidationMismatch(pool), this.fail);
+      return;
+    }
+    const entry = { ...r.entry, policy };
+    cache.store(r.key, entry);
+    ctx.cache = { result: 'revalidated' };
+    serveStored(ctx, entry, { kind: 'revalidated' }, this.deps.config.name);
   }
 
   /** A stored copy answers for a failed origin: counted as a masked failure, logged as stale. */

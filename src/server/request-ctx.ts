@@ -38,10 +38,11 @@ export type RequestCtx = {
 };
 
 /**
- * hit: answered from the cache; miss: from the origin; stale: a stored copy stood in for a
+ * hit: answered from the cache; miss: from the origin; revalidated: from the cache after the
+ * origin confirmed it (304); stale: a stored copy stood in for a
  * failed origin, `because` the failure it masked (an error type, or origin_503 and such).
  */
-export type CacheOutcome = { readonly result: 'hit' | 'miss' } | { readonly result: 'stale'; readonly because: string };
+export type CacheOutcome = { readonly result: 'hit' | 'miss' | 'revalidated' } | { readonly result: 'stale'; readonly because: string };
 
 /** Whether a request came over TLS: a TLS or HTTP/2 listener's socket is a TLSSocket, `encrypted`. */
 export function cameOverTls(req: IncomingMessage): boolean {
