@@ -48,6 +48,15 @@ routes:
 const tlsUrl = (gw: TestGateway): string => `https://localhost:${gw.addresses[1]!.port}`;
 const trust = { ca: loadTlsFixture().cert, servername: 'localhost' };
 
+/** A new self-signed certificate for `names` (the first is the CN), written as `file`.crt/.key in the test's directory. */
+function issue(file: string, names: string[]): { cert: string; key: string } {
+  const cert = join(dir, `${file}.crt`);
+  const key = join(dir, `${file}.key`);
+  const san = names.map((n) => `DNS:${n}`).join(',');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
+  return { cert, key };
+}
+
 /** The SHA-256 fingerprint of the certificate a fresh handshake with `port`, naming `servername`, gets. */
 function fingerprint(port: number, servername = 'localhost'): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -170,10 +179,7 @@ describe('certificate files', () => {
     try {
       const port = gw.addresses[1]!.port;
       const before = await fingerprint(port);
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-        '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
-      ], { stdio: 'ignore' });
+      issue('site', ['localhost']);
       assert.equal(await fingerprint(port), before, 'nothing changes before the reload');
       const warnings = await gw.reload(parseConfigText(config(cert, key), 'gw.yaml').config);
       // The test gateway logs JSON whatever the file says, hence a log warning; none other.
@@ -192,15 +198,6 @@ describe('certificate files', () => {
 });
 
 describe('several sites on one port (SNI)', () => {
-  /** A self-signed certificate for `names` (the first is the CN), written into the test's directory. */
-  const issue = (file: string, names: string[]): { cert: string; key: string } => {
-    const cert = join(dir, `${file}.crt`);
-    const key = join(dir, `${file}.key`);
-    const san = names.map((n) => `DNS:${n}`).join(',');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
-    return { cert, key };
-  };
-
   /** The CN of the certificate a handshake naming `servername` gets. */
   const presented = (port: number, servername: string): Promise<string> =>
     new Promise((resolve, reject) => {

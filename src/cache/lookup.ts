@@ -1,4 +1,5 @@
 import type { RouteCache } from '../config/schema.ts';
+import { sfName } from '../errors/proxy-status.ts';
 import { type RequestCtx, cameOverTls } from '../server/request-ctx.ts';
 import { BodyCapture } from './capture.ts';
 import { serveStored } from './respond.ts';
@@ -45,7 +46,7 @@ export function cacheLookup(ctx: RequestCtx, rules: RouteCache, cache: ResponseC
     stale,
     revalidate,
     capture: new BodyCapture(cache, key, request, rules.maxObjectBytes),
-    cacheStatus: `${name}; fwd=${stored ? 'stale' : 'uri-miss'}`,
+    cacheStatus: `${sfName(name)}; fwd=${stored ? 'stale' : 'uri-miss'}`,
     replaceStatus: stale || revalidate ? (status) => (stale !== null && REPLACEABLE.has(status)) || (revalidate !== null && status === 304) : null,
   };
 }

@@ -1,4 +1,4 @@
-import { sfString } from '../errors/proxy-status.ts';
+import { sfName } from '../errors/proxy-status.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 import { staleMs } from './rules.ts';
 import type { CacheEntry } from './store.ts';
@@ -31,7 +31,7 @@ export function serveStored(ctx: RequestCtx, entry: CacheEntry, how: Served, nam
   }
   out.push('via', via ? `${via}, 1.1 ${name}` : `1.1 ${name}`);
   out.push('x-request-id', ctx.requestId);
-  const token = /^[A-Za-z*][\w:.\-/*!#$%&'+^`|~]*$/.test(name) ? name : sfString(name);
+  const token = sfName(name);
   if (how.kind === 'hit') {
     out.push('cache-status', `${token}; hit; ttl=${Math.round(entry.policy.timeToLive() / 1000)}`);
   } else if (how.kind === 'revalidated') {

@@ -58,8 +58,13 @@ function sfParam(key: string, value: string | number): string {
   return `; ${key}=${sfString(value)}`;
 }
 
+/** A cache or proxy name as a Structured Field list member (RFC 9209 §2, RFC 9211 §2): a token, or a quoted string. */
+export function sfName(name: string): string {
+  return TOKEN.test(name) ? name : sfString(name);
+}
+
 export function formatProxyStatusMember(m: ProxyStatusMemberInit): string {
-  let out = TOKEN.test(m.name) ? m.name : sfString(m.name);
+  let out = sfName(m.name);
   if (m.error !== undefined) out += `; error=${m.error}`;
   if (m.details !== undefined) out += sfParam('details', m.details);
   if (m.nextHop !== undefined) out += sfParam('next-hop', m.nextHop);

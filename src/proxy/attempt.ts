@@ -8,6 +8,7 @@ import type { EndpointState } from '../upstream/pool.ts';
 import { markSocketClosing, markSocketIdle, markSocketPromised } from '../upstream/connector.ts';
 import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
 import type { BodyCapture } from '../cache/capture.ts';
+import { perTryTimeout, responseBodyTooLarge } from './gateway-errors.ts';
 import { clientResponseHeaders } from './headers.ts';
 
 type IncomingHttpHeaders = Record<string, string | string[] | undefined>;
@@ -37,8 +38,9 @@ export type AttemptInput = {
   /** A cached route: the Cache-Status the response goes out with. */
   readonly cacheStatus?: string | null;
   /**
-   * A cached route with a stale copy at hand: true for an origin status the copy should
-   * answer instead (a 5xx). The response is then read and dropped, and `replaced` set.
+   * A cached route with a stored copy at hand: true for an origin status the copy should
+   * answer instead (a 5xx, or the 304 of a revalidation). The response is then read and
+   * dropped, its headers kept in `replacedHeaders`.
    */
   readonly replaceStatus?: ((status: number) => boolean) | null;
 };
@@ -54,8 +56,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   progress: AttemptProgress = 'connecting';
   ttfbMs: number | null = null;
   status: number | null = null;
-  /** The origin's answer was dropped for a stored copy (input.replaceStatus); its headers. */
-  replaced = false;
+  /** The headers of an origin answer dropped for a stored copy (input.replaceStatus); null: none was. */
   replacedHeaders: IncomingHttpHeaders | null = null;
   private readonly started = performance.now();
   private controller: Dispatcher.DispatchController | null = null;
@@ -113,6 +114,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
       this.fail(err);
     }
     return this.done;
+  }
+
+  get replaced(): boolean {
+    return this.replacedHeaders !== null;
   }
 
   durationMs(): number {
@@ -184,7 +189,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     ctx.upstreamStatus = statusCode;
     if (this.input.replaceStatus?.(statusCode)) {
-      this.replaced = true;
       this.replacedHeaders = headers;
       this.progress = 'streaming';
       this.input.onHeaders?.(this);
@@ -309,29 +313,4 @@ const BACKSTOP_MS = 1000;
 
 function ownTimer(ms: number): boolean {
   return ms > UNDICI_EXACT_UP_TO_MS;
-}
-
-function responseBodyTooLarge(address: string, limit: number, announced: string): ProxyError {
-  return new ProxyError({
-    type: 'http_response_body_size',
-    detail: 'response_body_too_large',
-    message: `${address} announced a response body of ${announced} bytes, over limits.max_response_body_bytes (${limit})`,
-    source: 'upstream',
-    origin: 'remote',
-    stage: 'headers',
-    // The same request gets the same body: another try would only repeat the transfer.
-    retry: 'no',
-  });
-}
-
-function perTryTimeout(address: string, ms: number): ProxyError {
-  return new ProxyError({
-    type: 'http_response_timeout',
-    detail: 'per_try_timeout',
-    message: `${address} sent no response headers within the per-try timeout of ${ms} ms`,
-    source: 'upstream',
-    origin: 'local',
-    stage: 'headers',
-    retry: 'idempotent',
-  });
 }

@@ -129,3 +129,28 @@ export function revalidationMismatch(pool: string): ProxyError {
     retry: 'no',
   });
 }
+
+export function responseBodyTooLarge(address: string, limit: number, announced: string): ProxyError {
+  return new ProxyError({
+    type: 'http_response_body_size',
+    detail: 'response_body_too_large',
+    message: `${address} announced a response body of ${announced} bytes, over limits.max_response_body_bytes (${limit})`,
+    source: 'upstream',
+    origin: 'remote',
+    stage: 'headers',
+    // The same request gets the same body: another try would only repeat the transfer.
+    retry: 'no',
+  });
+}
+
+export function perTryTimeout(address: string, ms: number): ProxyError {
+  return new ProxyError({
+    type: 'http_response_timeout',
+    detail: 'per_try_timeout',
+    message: `${address} sent no response headers within the per-try timeout of ${ms} ms`,
+    source: 'upstream',
+    origin: 'local',
+    stage: 'headers',
+    retry: 'idempotent',
+  });
+}

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { type Http2Session, type ServerHttp2Session, createSecureServer } from 'node:http2';
-import type { Socket } from 'node:net';
 import type { Config, ListenTls } from '../config/schema.ts';
 import type { AccessOutput } from '../observe/access-log.ts';
-import { type Handlers, type Listener, clientErrorHandler, renew, tlsErrorHandler } from './listener.ts';
+import { type Handlers, type Listener, clientErrorHandler, http1Options, renew, tlsErrorHandler, trackSockets } from './listener.ts';
 import { SniCertificates } from './sni.ts';
 
 /**
@@ -34,21 +33,10 @@ export function createH2Listener(config: Config, tls: ListenTls, pipeline: Handl
   );
   if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
   // Read by Node's HTTP/1 server for the fallback connections, as on an HTTP/1 listener.
-  Object.assign(server, {
-    keepAliveTimeout: config.client.keepAliveTimeoutMs,
-    headersTimeout: config.client.headerTimeoutMs,
-    requestTimeout: config.client.requestTimeoutMs,
-    maxHeaderSize: config.client.maxHeaderBytes,
-    requireHostHeader: true,
-    connectionsCheckingInterval: 1000,
-  });
-  const sockets = new Set<Socket>();
-  const sessions = new Set<Http2Session>();
+  Object.assign(server, http1Options(config));
   // Every accepted socket, handshake or not, so a stop can close them all.
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const sockets = trackSockets(server);
+  const sessions = new Set<Http2Session>();
   const idleMs = config.client.keepAliveTimeoutMs;
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);

@@ -41,15 +41,7 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
  */
 export function createListener(config: Config, at: Listen, pipeline: Handlers, accessLog: AccessOutput): Listener {
   if (at.tls?.http2) return createH2Listener(config, at.tls, pipeline, accessLog);
-  const options: ServerOptions = {
-    headersTimeout: config.client.headerTimeoutMs,
-    requestTimeout: config.client.requestTimeoutMs,
-    keepAliveTimeout: config.client.keepAliveTimeoutMs,
-    maxHeaderSize: config.client.maxHeaderBytes,
-    // Slow-client timeouts are checked on this period; 1 s keeps them close to their value.
-    connectionsCheckingInterval: 1000,
-    requireHostHeader: true,
-  };
+  const options = http1Options(config);
   const sni = at.tls && at.tls.sni.length > 0 ? new SniCertificates(at.tls) : null;
   // The files were checked as a pair when the configuration was loaded (config/load.ts).
   // A failed handshake only closes that connection (Node destroys the socket).
@@ -62,13 +54,7 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
   if (at.tls) server.on('tlsClientError', tlsErrorHandler(config, accessLog, server));
   // Node's HTTP server closes the connections it serves; a TLS one also has sockets still in
   // their handshake, which would otherwise hold a stop until the handshake timeout.
-  const handshaking = new Set<Socket>();
-  if (at.tls) {
-    server.on('connection', (s: Socket) => {
-      handshaking.add(s);
-      s.once('close', () => handshaking.delete(s));
-    });
-  }
+  const handshaking = at.tls ? trackSockets(server) : new Set<Socket>();
   return {
     server,
     closeIdle: () => server.closeIdleConnections(),
@@ -78,6 +64,29 @@ export function createListener(config: Config, at: Listen, pipeline: Handlers, a
     },
     renewCertificate: (next) => renew(server, next, sni),
   };
+}
+
+/** The client limits as Node's HTTP/1 server takes them (an HTTP/2 listener's fallback too). */
+export function http1Options(config: Config): ServerOptions {
+  return {
+    headersTimeout: config.client.headerTimeoutMs,
+    requestTimeout: config.client.requestTimeoutMs,
+    keepAliveTimeout: config.client.keepAliveTimeoutMs,
+    maxHeaderSize: config.client.maxHeaderBytes,
+    // Slow-client timeouts are checked on this period; 1 s keeps them close to their value.
+    connectionsCheckingInterval: 1000,
+    requireHostHeader: true,
+  };
+}
+
+/** Every socket the server accepts, until it closes: what a stop destroys when the grace is over. */
+export function trackSockets(server: NetServer): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  return sockets;
 }
 
 /** HTTP/1.x requests Node's parser refused: a 4xx page, a Proxy-Status and a log line. */

@@ -23,15 +23,13 @@ export function certificateNames(pem: Buffer | string): string[] {
  * certificate. `reload` reads the files again (a reload after a renewal).
  */
 export class SniCertificates {
-  private byName = new Map<string, SecureContext>();
-  private readonly tls: ListenTls;
+  private byName: Map<string, SecureContext>;
 
   constructor(tls: ListenTls) {
-    this.tls = tls;
     this.byName = build(tls);
   }
 
-  reload(tls: ListenTls = this.tls): void {
+  reload(tls: ListenTls): void {
     this.byName = build(tls);
   }
 
