@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { freePort } from '../../src/lab/scenario/proxy-process.ts';
 import { type Proc, startProcess, waitForPort } from './proc.ts';
 
-export const SMALL_BODY = `${'gatewise bench origin: a small response body of one hundred and fifty bytes, '.padEnd(149, '.')}\n`;
-export const MIB = 1024 * 1024;
+import { MIB, SMALL_BODY } from './bodies.ts';
+
+export { MIB, SMALL_BODY } from './bodies.ts';
 
 export type Origin = { url: string; port: number; proc: Proc; stop(): Promise<void> };
 

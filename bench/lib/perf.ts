@@ -74,6 +74,7 @@ export function commands(s: PerfSettings): Record<string, string> {
     fastify: `taskset -c ${PROXY_CORE} node bench/proxies/fastify-proxy.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
     'http-proxy': `taskset -c ${PROXY_CORE} node bench/proxies/http-proxy.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
     floor: `taskset -c ${PROXY_CORE} node bench/proxies/undici-floor.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
+    'node-http': `taskset -c ${PROXY_CORE} node bench/proxies/node-http-alone.ts --listen 127.0.0.1:PORT`,
     origin: `taskset -c ${LOAD_CORE} nginx -p DIR … (1 worker; GET / 150 B, GET /1m 1 MiB, POST /upload)`,
   };
 }
@@ -144,6 +145,11 @@ export async function runOnce(target: TargetName, round: number, o: { tools: Too
 export async function runPerf(o: { tools: Tools; originUrl: string; base: string; s: PerfSettings; log: (l: string) => void }): Promise<RunResult[]> {
   const results: RunResult[] = [];
   const targets = TARGETS.filter((t) => o.s.targets.includes(t));
+  // One start of each before the rounds, so every round's start finds Node's compile cache filled.
+  for (const target of targets) {
+    const t = await startTarget(target, { tools: o.tools, originUrl: o.originUrl, dir: join(o.base, `${target}-0`), core: PROXY_CORE });
+    await t.stop();
+  }
   for (let round = 1; round <= o.s.runs; round++) {
     for (const target of rotate(targets, round - 1)) {
       const t0 = performance.now();

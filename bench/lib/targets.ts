@@ -1,6 +1,7 @@
 // The configurations measured: the origin itself, and each proxy in front of it, started
 // fresh on the proxy CPU with its own temporary directory and stopped by its PID.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/lab/scenario/proxy-process.ts';
@@ -8,7 +9,7 @@ import type { Tools } from './env.ts';
 import { nginxArgv, nginxPreamble } from './origin.ts';
 import { type Proc, startProcess, waitForPort } from './proc.ts';
 
-export const TARGETS = ['direct', 'gatewise', 'nginx', 'haproxy', 'fastify', 'http-proxy', 'floor'] as const;
+export const TARGETS = ['direct', 'gatewise', 'nginx', 'haproxy', 'fastify', 'http-proxy', 'floor', 'node-http'] as const;
 export type TargetName = (typeof TARGETS)[number];
 export const PROXIES = TARGETS.filter((t) => t !== 'direct');
 
@@ -20,6 +21,7 @@ export const LABEL: Record<TargetName, string> = {
   fastify: '@fastify/http-proxy',
   'http-proxy': 'http-proxy',
   floor: 'node:http + undici (floor)',
+  'node-http': 'node:http alone (no proxying)',
 };
 
 export type Running = { name: TargetName; url: string; pid: number | null; dir: string; stop(graceMs?: number): Promise<void> };
@@ -43,6 +45,7 @@ export const SETUP: Record<TargetName, string> = {
   fastify: 'bench/proxies/fastify-proxy.ts: Fastify 5 without logger + @fastify/http-proxy defaults (undici keep-alive pool), bodyLimit 2 MiB',
   'http-proxy': 'bench/proxies/http-proxy.ts: node:http server + http-proxy with `new http.Agent({ keepAlive: true, maxSockets: 256 })`',
   floor: 'bench/proxies/undici-floor.ts: node:http server + undici `Pool.dispatch`, nothing else (no log, metrics, headers, retries): the floor of the stack gatewise is built on, not a usable proxy',
+  'node-http': 'bench/proxies/node-http-alone.ts: a `node:http` server that answers by itself what the origin answers (no proxying, no undici): what Node\'s HTTP server costs before anything is proxied, the floor under the floor',
 };
 
 // The launcher users run (compile cache on), not src/main.ts directly.
@@ -50,6 +53,12 @@ const MAIN = fileURLToPath(new URL('../../bin/gatewise.js', import.meta.url));
 const FASTIFY = fileURLToPath(new URL('../proxies/fastify-proxy.ts', import.meta.url));
 const HTTP_PROXY = fileURLToPath(new URL('../proxies/http-proxy.ts', import.meta.url));
 const FLOOR = fileURLToPath(new URL('../proxies/undici-floor.ts', import.meta.url));
+/**
+ * The Node proxies run as gatewise's launcher runs it, with Node's compile cache on: from the
+ * second start on, no TypeScript is stripped and the stripper (~20 MB resident) is not loaded.
+ */
+const COMPILE_CACHE = { ...process.env, NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') };
+const NODE_HTTP = fileURLToPath(new URL('../proxies/node-http-alone.ts', import.meta.url));
 
 export async function startTarget(name: TargetName, o: StartTargetOptions): Promise<Running> {
   mkdirSync(o.dir, { recursive: true });
@@ -79,13 +88,16 @@ export async function startTarget(name: TargetName, o: StartTargetOptions): Prom
       break;
     }
     case 'fastify':
-      proc = startProcess(name, [node, FASTIFY, '--listen', listen, '--upstream', o.originUrl], { core: o.core });
+      proc = startProcess(name, [node, FASTIFY, '--listen', listen, '--upstream', o.originUrl], { core: o.core, env: COMPILE_CACHE });
       break;
     case 'http-proxy':
-      proc = startProcess(name, [node, HTTP_PROXY, '--listen', listen, '--upstream', o.originUrl], { core: o.core });
+      proc = startProcess(name, [node, HTTP_PROXY, '--listen', listen, '--upstream', o.originUrl], { core: o.core, env: COMPILE_CACHE });
       break;
     case 'floor':
-      proc = startProcess(name, [node, FLOOR, '--listen', listen, '--upstream', o.originUrl], { core: o.core });
+      proc = startProcess(name, [node, FLOOR, '--listen', listen, '--upstream', o.originUrl], { core: o.core, env: COMPILE_CACHE });
+      break;
+    case 'node-http':
+      proc = startProcess(name, [node, NODE_HTTP, '--listen', listen], { core: o.core, env: COMPILE_CACHE });
       break;
   }
   try {

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import httpProxy from 'http-proxy';
+import { stopOnSignal } from '../lib/stop-on-signal.ts';
 
 const { values } = parseArgs({ options: { listen: { type: 'string' }, upstream: { type: 'string' } } });
 if (!values.listen || !values.upstream) {
@@ -27,9 +28,4 @@ proxy.on('error', (_err, _req, res) => {
 const server = http.createServer((req, res) => proxy.web(req, res));
 server.listen(port, host);
 
-const stop = () => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+stopOnSignal(server);

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { type Dispatcher, Pool } from 'undici';
+import { stopOnSignal } from '../lib/stop-on-signal.ts';
 
 const { values } = parseArgs({ options: { listen: { type: 'string' }, upstream: { type: 'string' } } });
 if (!values.listen || !values.upstream) {
@@ -56,10 +57,4 @@ const server = http.createServer((req, res) => {
 });
 server.listen(port, host);
 
-const stop = () => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-  void pool.close();
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+stopOnSignal(server, () => pool.close());

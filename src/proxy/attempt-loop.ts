@@ -5,7 +5,6 @@ import { ProxyError } from '../errors/proxy-error.ts';
 import { type AttemptEndEvent, channels, publishMasked } from '../observe/events.ts';
 import { upstreamPath } from '../routing/router.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
-import type { Permit } from '../upstream/limit/concurrency.ts';
 import { Shed } from '../upstream/limit/concurrency.ts';
 import type { EndpointState, UpstreamPool } from '../upstream/pool.ts';
 import { Attempt, type AttemptInput } from './attempt.ts';
@@ -21,14 +20,10 @@ export type LoopInput = {
   readonly route: Route;
   readonly pool: UpstreamPool;
   readonly head: UpstreamRequestHead;
-  /** Set when the client leaves or the total deadline passes. */
+  /** Set when the client leaves or the total deadline passes; holds the running try, to abort it. */
   readonly cancel: Cancel;
   readonly name: string;
   readonly proxyStatusMember: string;
-  /** Tells the pipeline which try is running, so it can abort it. */
-  readonly track: (a: Attempt) => void;
-  /** Ends the request with this error: cancels the loop and aborts the running try. */
-  readonly stop: (reason: ProxyError) => void;
   /** max_request_body_bytes counts bodies of unknown length (Content-Length is checked before). */
   readonly limits: Limits;
   /** A cached route: what each try does for the cache (see AttemptInput). */
@@ -41,131 +36,128 @@ export type LoopInput = {
  * it waits (up to wait_for_endpoint) for one to come back rather than failing at once.
  */
 export async function attemptLoop(input: LoopInput): Promise<void> {
-  const { pool } = input;
-  let permit: Permit | null = null;
+  const { ctx, route, pool, head, cancel } = input;
   if (pool.limiter) {
     try {
-      permit = pool.limiter.tryAcquire() ?? (await pool.limiter.acquire(input.cancel.signal));
+      cancel.permit = pool.limiter.tryAcquire() ?? (await pool.limiter.acquire(cancel.signal));
     } catch (err) {
       if (err instanceof Shed) throw shed(pool, err.reason, err.retryAfterSeconds);
       throw err;
     }
   }
   pool.budget.requestStarted();
-  let dropped = true;
+  // One async frame for the whole loop (no inner function, no per-request closures): this runs
+  // for every request, and each frame and closure is garbage the next scavenge must sweep.
   try {
-    await tries(input, (ttfbMs) => {
-      dropped = false;
-      permit?.release(false, ttfbMs);
-      permit = null;
-    });
+    const { req } = ctx;
+    const method = req.method ?? 'GET';
+    const maxBytes = input.limits.maxRequestBodyBytes;
+    let body = bodyWithoutReading(req, head, pool.config.retry.bufferBodyBytes, maxBytes, cancel);
+    if (body === null) {
+      try {
+        // A client still sending when the total deadline passes is the client's delay: 408.
+        const error = (n: number) => (cancel.reason?.detail === 'total_timeout' ? clientBodyTimeout(route, n) : cancel.reason);
+        body = await bufferBody(req, maxBytes, { signal: cancel.signal, error });
+      } catch (err) {
+        throw err instanceof ProxyError ? err : classifyClientError(err);
+      }
+    }
+    if (cancel.reason) throw cancel.reason;
+    const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && head.idempotencyKey);
+    const path = upstreamPath(route, req.url ?? '/');
+    const maxTries = pool.config.retry.tries;
+    const waitUntil = ctx.start + pool.config.waitForEndpointMs;
+    // The endpoints tried so far: most requests need one try, so the Set is made for a second.
+    let first: EndpointState | null = null;
+    let tried: Set<EndpointState> | null = null;
+    let last: ProxyError | null = null;
+    let waitedMs = 0;
+    for (let n = 1; ; n++) {
+      const now = performance.now();
+      if (first !== null && tried === null) tried = new Set([first]);
+      // Every endpoint tried already: the same ones again, rather than none.
+      let endpoint: EndpointState | null = pool.pick(tried, now) ?? (tried !== null ? pool.pick(null, now) : null);
+      while (endpoint === null) {
+        const t0 = performance.now();
+        if (await pool.waitForEndpoint(waitUntil, cancel.signal)) {
+          waitedMs += performance.now() - t0;
+          endpoint = pool.pick(null, performance.now());
+          continue;
+        }
+        if (cancel.reason) throw cancel.reason;
+        endpoint = pool.pickPanic(tried ?? NONE_TRIED);
+        if (endpoint === null) throw noEndpoint(pool, waitedMs);
+      }
+      const retry = n > 1;
+      if (retry) {
+        if (!pool.budget.canRetry()) throw last!.because('retry budget exhausted: retries are limited to a share of live requests');
+        // Straight to another endpoint; back off only before asking the same one again.
+        if (tried?.has(endpoint)) {
+          const ms = delayMs(n - 1, pool.config.retry.backoff.baseMs, pool.config.retry.backoff.maxMs);
+          if (ms > 0) await sleep(ms, undefined, { signal: cancel.signal }).catch(() => {});
+          if (cancel.reason) throw cancel.reason;
+        }
+        pool.budget.retryStarted();
+      }
+      if (tried !== null) tried.add(endpoint);
+      else first = endpoint;
+      // A request that could not be sent again goes on a connection proven safe, or a fresh one.
+      pool.beforeDispatch(endpoint, repeatable && body.kind !== 'stream');
+      const attempt = new Attempt({
+        ctx,
+        endpoint,
+        attempt: n,
+        method,
+        path,
+        headers: head.headers,
+        body: bodyForAttempt(body),
+        timeouts: route.timeouts,
+        name: input.name,
+        proxyStatusMember: input.proxyStatusMember,
+        perTryTimeoutMs: pool.config.retry.perTryTimeoutMs,
+        maxResponseBodyBytes: input.limits.maxResponseBodyBytes,
+        capture: input.cache?.capture ?? null,
+        cacheStatus: input.cache?.cacheStatus ?? null,
+        replaceStatus: input.cache?.replaceStatus ?? null,
+        pool,
+        control: cancel,
+      });
+      cancel.current = attempt;
+      try {
+        await attempt.start();
+        ctx.attempts.push(record(attempt, null));
+        publishAttempt(attempt, null, false);
+        if (retry) publishMasked({ pool: pool.name, kind: 'retry', detail: `try ${n} succeeded after ${last?.type}` });
+        if (waitedMs > 0) pool.noteWaited(waitedMs);
+        break;
+      } catch (err) {
+        const e = err as ProxyError;
+        ctx.attempts.push(record(attempt, e));
+        pool.reportFailure(endpoint, e, performance.now(), attempt.facts.reused ? attempt.facts.idleMs : null);
+        last = e;
+        // While the pool may still come back, a failed connect does not use up the tries:
+        // the connect hold spaces the probes, so waiting requests cannot storm the origin.
+        const mayWait = e.stage === 'connect' && performance.now() < waitUntil;
+        const again =
+          !ctx.clientGone &&
+          cancel.reason === null &&
+          (n < maxTries || mayWait) &&
+          mayRetry(e, { repeatable, bodyReplayable: replayable(body), committed: ctx.res.headersSent });
+        publishAttempt(attempt, e, again);
+        if (!again) throw e;
+      } finally {
+        if (retry) pool.budget.retryFinished();
+      }
+    }
   } finally {
     pool.budget.requestFinished();
-    permit?.release(dropped);
+    // Still held: the origin never answered (its headers give the permit back, Attempt).
+    cancel.permit?.release(true);
+    cancel.permit = null;
   }
 }
 
-async function tries(input: LoopInput, onHeaders: (ttfbMs: number) => void): Promise<void> {
-  const { ctx, route, pool, head, cancel } = input;
-  const { req } = ctx;
-  const method = req.method ?? 'GET';
-  const maxBytes = input.limits.maxRequestBodyBytes;
-  let body = bodyWithoutReading(req, head, pool.config.retry.bufferBodyBytes, maxBytes, input.stop);
-  if (body === null) {
-    try {
-      // A client still sending when the total deadline passes is the client's delay: 408.
-      const error = (n: number) => (cancel.reason?.detail === 'total_timeout' ? clientBodyTimeout(route, n) : cancel.reason);
-      body = await bufferBody(req, maxBytes, { signal: cancel.signal, error });
-    } catch (err) {
-      throw err instanceof ProxyError ? err : classifyClientError(err);
-    }
-  }
-  if (cancel.reason) throw cancel.reason;
-  const repeatable = isIdempotent(method) || (route.retryWithIdempotencyKey && head.idempotencyKey);
-  const path = upstreamPath(route, req.url ?? '/');
-  const maxTries = pool.config.retry.tries;
-  const waitUntil = ctx.start + pool.config.waitForEndpointMs;
-  const tried = new Set<EndpointState>();
-  let last: ProxyError | null = null;
-  let waitedMs = 0;
-  for (let n = 1; ; n++) {
-    const now = performance.now();
-    // Every endpoint tried already: the same ones again, rather than none.
-    let endpoint = pool.pick(tried, now) ?? (tried.size > 0 ? pool.pick(null, now) : null);
-    while (endpoint === null) {
-      const t0 = performance.now();
-      if (await pool.waitForEndpoint(waitUntil, cancel.signal)) {
-        waitedMs += performance.now() - t0;
-        endpoint = pool.pick(null, performance.now());
-        continue;
-      }
-      if (cancel.reason) throw cancel.reason;
-      endpoint = pool.pickPanic(tried);
-      if (endpoint === null) throw noEndpoint(pool, waitedMs);
-    }
-    const retry = n > 1;
-    if (retry) {
-      if (!pool.budget.canRetry()) throw last!.because('retry budget exhausted: retries are limited to a share of live requests');
-      // Straight to another endpoint; back off only before asking the same one again.
-      if (tried.has(endpoint)) {
-        const ms = delayMs(n - 1, pool.config.retry.backoff.baseMs, pool.config.retry.backoff.maxMs);
-        if (ms > 0) await sleep(ms, undefined, { signal: cancel.signal }).catch(() => {});
-        if (cancel.reason) throw cancel.reason;
-      }
-      pool.budget.retryStarted();
-    }
-    tried.add(endpoint);
-    // A request that could not be sent again goes on a connection proven safe, or a fresh one.
-    pool.beforeDispatch(endpoint, repeatable && body.kind !== 'stream');
-    const attempt = new Attempt({
-      ctx,
-      endpoint,
-      attempt: n,
-      method,
-      path,
-      headers: head.headers,
-      body: bodyForAttempt(body),
-      timeouts: route.timeouts,
-      name: input.name,
-      proxyStatusMember: input.proxyStatusMember,
-      perTryTimeoutMs: pool.config.retry.perTryTimeoutMs,
-      maxResponseBodyBytes: input.limits.maxResponseBodyBytes,
-      capture: input.cache?.capture ?? null,
-      cacheStatus: input.cache?.cacheStatus ?? null,
-      replaceStatus: input.cache?.replaceStatus ?? null,
-      onHeaders: (a) => {
-        pool.reportResponse(endpoint, a.status!, a.ttfbMs!, performance.now());
-        onHeaders(a.ttfbMs!);
-      },
-    });
-    input.track(attempt);
-    try {
-      await attempt.start();
-      ctx.attempts.push(record(attempt, null));
-      publishAttempt(attempt, null, false);
-      if (retry) publishMasked({ pool: pool.name, kind: 'retry', detail: `try ${n} succeeded after ${last?.type}` });
-      if (waitedMs > 0) pool.noteWaited(waitedMs);
-      return;
-    } catch (err) {
-      const e = err as ProxyError;
-      ctx.attempts.push(record(attempt, e));
-      pool.reportFailure(endpoint, e, performance.now(), attempt.facts.reused ? attempt.facts.idleMs : null);
-      last = e;
-      // While the pool may still come back, a failed connect does not use up the tries:
-      // the connect hold spaces the probes, so waiting requests cannot storm the origin.
-      const mayWait = e.stage === 'connect' && performance.now() < waitUntil;
-      const again =
-        !ctx.clientGone &&
-        cancel.reason === null &&
-        (n < maxTries || mayWait) &&
-        mayRetry(e, { repeatable, bodyReplayable: replayable(body), committed: ctx.res.headersSent });
-      publishAttempt(attempt, e, again);
-      if (!again) throw e;
-    } finally {
-      if (retry) pool.budget.retryFinished();
-    }
-  }
-}
+const NONE_TRIED: ReadonlySet<EndpointState> = new Set();
 
 function publishAttempt(a: Attempt, e: ProxyError | null, retried: boolean): void {
   if (!channels.attemptEnd.hasSubscribers) return;

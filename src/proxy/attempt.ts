@@ -4,7 +4,8 @@ import type { Timeouts } from '../config/schema.ts';
 import { type AttemptProgress, classifyUpstreamError } from '../errors/classify.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
-import type { EndpointState } from '../upstream/pool.ts';
+import type { EndpointState, UpstreamPool } from '../upstream/pool.ts';
+import type { Cancel } from './cancel.ts';
 import { markSocketClosing, markSocketIdle, markSocketPromised } from '../upstream/connector.ts';
 import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
 import type { BodyCapture } from '../cache/capture.ts';
@@ -27,8 +28,10 @@ export type AttemptInput = {
   readonly name: string;
   /** Our Proxy-Status member for a proxied response, without received-status. */
   readonly proxyStatusMember: string;
-  /** Response headers went to the client: the endpoint answered. */
-  readonly onHeaders?: (a: Attempt) => void;
+  /** Told when the endpoint answers (response headers): passive health and latency. */
+  readonly pool: Pick<UpstreamPool, 'reportResponse'>;
+  /** The request's control: its concurrency permit goes back when the endpoint answers. */
+  readonly control: Pick<Cancel, 'answeredAfter'>;
   /** Limit of this try until response headers (retry.per_try_timeout); null: none. */
   readonly perTryTimeoutMs?: number | null;
   /** limits.max_response_body_bytes; null: none. */
@@ -191,7 +194,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.input.replaceStatus?.(statusCode)) {
       this.replacedHeaders = headers;
       this.progress = 'streaming';
-      this.input.onHeaders?.(this);
+      this.answered();
       return;
     }
     const limit = this.input.maxResponseBodyBytes;
@@ -228,7 +231,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     this.progress = 'streaming';
     this.armIdleWait();
-    this.input.onHeaders?.(this);
+    this.answered();
+  }
+
+  /** The endpoint answered: its passive health hears of it, and the permit goes back. */
+  private answered(): void {
+    const ttfbMs = this.ttfbMs!;
+    this.input.pool.reportResponse(this.input.endpoint, this.status!, ttfbMs, performance.now());
+    this.input.control.answeredAfter(ttfbMs);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -1,12 +1,23 @@
 import type { ProxyError } from '../errors/proxy-error.ts';
+import type { Permit } from '../upstream/limit/concurrency.ts';
+
+/** What Cancel needs of the running try. */
+type Abortable = { abort(reason: ProxyError): void };
 
 /**
- * Why a request stopped early (client gone, total deadline), and an AbortSignal for the
- * waits that take one. Most requests never wait, so the AbortController (an EventTarget,
- * costly to make) is made only when a wait asks for the signal.
+ * One request's control: why it stopped early (client gone, total deadline), an AbortSignal
+ * for the waits that take one, the try running now (aborted with the request), and the
+ * concurrency permit it holds until the origin's response headers arrive. One object,
+ * rather than closures made for every request: this is on every request's path.
+ * Most requests never wait, so the AbortController (an EventTarget, costly to make) is
+ * made only when a wait asks for the signal.
  */
 export class Cancel {
   reason: ProxyError | null = null;
+  /** The try running now, if any. */
+  current: Abortable | null = null;
+  /** The pool's concurrency permit, until the origin answers (or the request ends). */
+  permit: Permit | null = null;
   private controller: AbortController | null = null;
 
   get signal(): AbortSignal {
@@ -17,9 +28,17 @@ export class Cancel {
     return this.controller.signal;
   }
 
-  abort(reason: ProxyError): void {
+  /** Ends the request with this error: cancels the waits and aborts the running try. */
+  stop(reason: ProxyError): void {
     if (this.reason) return;
     this.reason = reason;
     this.controller?.abort(reason);
+    this.current?.abort(reason);
+  }
+
+  /** The origin's response headers arrived after ttfbMs: the permit goes back now. */
+  answeredAfter(ttfbMs: number): void {
+    this.permit?.release(false, ttfbMs);
+    this.permit = null;
   }
 }

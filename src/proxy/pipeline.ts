@@ -140,19 +140,14 @@ export class Pipeline {
       } else cache.invalidate(cacheKey(ctx));
     }
 
-    let current: Attempt | null = null;
     const cancel = new Cancel();
-    const stop = (reason: ProxyError): void => {
-      cancel.abort(reason);
-      current?.abort(reason);
-    };
     // Never removed: 'close' comes once, after the response, and then finds it finished.
     res.on('close', () => {
       if (res.writableFinished) return;
       ctx.clientGone = true;
-      stop(clientGone());
+      cancel.stop(clientGone());
     });
-    const deadline = setTimeout(() => stop(totalTimeout(route)), route.timeouts.totalMs);
+    const deadline = setTimeout(() => cancel.stop(totalTimeout(route)), route.timeouts.totalMs);
     try {
       await attemptLoop({
         ctx,
@@ -163,14 +158,10 @@ export class Pipeline {
         cancel,
         name: this.deps.config.name,
         proxyStatusMember: this.members.get(pool.name)!,
-        track: (a) => {
-          current = a;
-        },
-        stop,
         limits: this.deps.config.limits,
         cache: plan && { capture: plan.capture, cacheStatus: plan.cacheStatus, replaceStatus: plan.replaceStatus },
       });
-      const last = current as Attempt | null;
+      const last = cancel.current as Attempt | null;
       if (plan && last?.replaced) {
         const status = last.status!;
         if (status === 304 && plan.revalidate) this.revalidated(ctx, cache!, plan.revalidate, last.replacedHeaders!, pool.name);

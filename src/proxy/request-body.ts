@@ -14,7 +14,7 @@ const NONE: RequestBody = { kind: 'none' };
  * not a byte of it was read); null when it is small enough to buffer (bufferBody), so a
  * retry can replay it. A chunked body under `maxBytes` (limits.max_request_body_bytes) is
  * buffered when the limit is within `bufferLimit`, so one over it never reaches the origin,
- * and otherwise counted as it streams, `onOver` called the moment it passes. Synchronous, so
+ * and otherwise counted as it streams, `onOver.stop` called the moment it passes. Synchronous, so
  * a request without a body never waits a tick for it.
  */
 export function bodyWithoutReading(
@@ -22,7 +22,7 @@ export function bodyWithoutReading(
   head: { readonly contentLength: number | null; readonly chunked: boolean },
   bufferLimit: number,
   maxBytes: number | null,
-  onOver: (e: ProxyError) => void,
+  onOver: { stop(e: ProxyError): void },
 ): RequestBody | null {
   const { contentLength } = head;
   if (contentLength === null) {
@@ -83,7 +83,7 @@ export function bufferBody(req: IncomingMessage, maxBytes: number | null, stop?:
 }
 
 /** The chunked body as it streams, stopped (and `onOver` told) the moment it passes maxBytes. */
-function limitedBody(req: IncomingMessage, maxBytes: number, onOver: (e: ProxyError) => void): Readable {
+function limitedBody(req: IncomingMessage, maxBytes: number, onOver: { stop(e: ProxyError): void }): Readable {
   let n = 0;
   const counted: Transform = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -92,7 +92,7 @@ function limitedBody(req: IncomingMessage, maxBytes: number, onOver: (e: ProxyEr
       req.unpipe(counted);
       req.pause();
       const e = bodyTooLarge({ read: n }, maxBytes);
-      onOver(e);
+      onOver.stop(e);
       callback(e);
     },
   });
