@@ -13,8 +13,6 @@ import { type Proc, startProcess, waitForPort } from './proc.ts';
 
 import { MIB, SMALL_BODY } from './bodies.ts';
 
-export { MIB, SMALL_BODY } from './bodies.ts';
-
 export type Origin = { url: string; port: number; proc: Proc; stop(): Promise<void> };
 
 export function nginxPreamble(dir: string): string {

@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tools } from './env.ts';
-import { MIB } from './origin.ts';
+import { MIB } from './bodies.ts';
 import { cpuSecondsTree, rssTree, runToEnd } from './proc.ts';
 import { rotate } from './resilience.ts';
 import { LABEL, startTarget, TARGETS, type TargetName } from './targets.ts';

@@ -1,7 +1,7 @@
 // The results as Markdown: medians with every run beside them, ratios taken within this one
 // bench run, and the project's targets marked met or not with the measured figure.
 import type { Provenance } from './env.ts';
-import { MIB } from './origin.ts';
+import { MIB } from './bodies.ts';
 import type { PerfSettings, RunResult } from './perf.ts';
 import type { ProfileSummary } from './profile.ts';
 import { ALL_SCENARIOS, RESILIENCE_PROXIES, type ScenarioOutcome, WIDE_CONNECTIONS, ZERO_REQUIRED } from './resilience.ts';

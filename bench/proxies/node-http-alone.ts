@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { MIB, SMALL_BODY } from '../lib/bodies.ts';
 import { stopOnSignal } from '../lib/stop-on-signal.ts';
 
-const { values } = parseArgs({ options: { listen: { type: 'string' }, upstream: { type: 'string' } } });
+const { values } = parseArgs({ options: { listen: { type: 'string' } } });
 if (!values.listen) {
   process.stderr.write('usage: node-http-alone.ts --listen HOST:PORT\n');
   process.exit(2);

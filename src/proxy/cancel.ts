@@ -1,8 +1,6 @@
 import type { ProxyError } from '../errors/proxy-error.ts';
 import type { Permit } from '../upstream/limit/concurrency.ts';
-
-/** What Cancel needs of the running try. */
-type Abortable = { abort(reason: ProxyError): void };
+import type { Attempt } from './attempt.ts';
 
 /**
  * One request's control: why it stopped early (client gone, total deadline), an AbortSignal
@@ -15,7 +13,7 @@ type Abortable = { abort(reason: ProxyError): void };
 export class Cancel {
   reason: ProxyError | null = null;
   /** The try running now, if any. */
-  current: Abortable | null = null;
+  current: Attempt | null = null;
   /** The pool's concurrency permit, until the origin answers (or the request ends). */
   permit: Permit | null = null;
   private controller: AbortController | null = null;

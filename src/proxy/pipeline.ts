@@ -15,7 +15,6 @@ import { channels, publishMasked, type RequestEndEvent } from '../observe/events
 import { type Router, upstreamPath } from '../routing/router.ts';
 import { type RequestCtx, cameOverTls, newCtx } from '../server/request-ctx.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
-import type { Attempt } from './attempt.ts';
 import { type FailOptions, errorMember, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
 import { attemptLoop } from './attempt-loop.ts';
@@ -161,7 +160,7 @@ export class Pipeline {
         limits: this.deps.config.limits,
         cache: plan && { capture: plan.capture, cacheStatus: plan.cacheStatus, replaceStatus: plan.replaceStatus },
       });
-      const last = cancel.current as Attempt | null;
+      const last = cancel.current;
       if (plan && last?.replaced) {
         const status = last.status!;
         if (status === 304 && plan.revalidate) this.revalidated(ctx, cache!, plan.revalidate, last.replacedHeaders!, pool.name);
