@@ -343,69 +343,24 @@ export function classifyClientError(err: unknown): ProxyError {
   const e = (err ?? {}) as ErrLike;
   const code = codeOf(e);
   const msg = typeof e.message === 'string' ? e.message : String(err);
+  const refused = (detail: string, message: string, status: number, origin: 'local' | 'remote'): ProxyError =>
+    new ProxyError({ type: 'http_request_error', detail, message, source: 'downstream', origin, stage: 'request', retry: 'no', status, cause: err });
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT') {
-    return new ProxyError({
-      type: 'http_request_error',
-      detail: 'client_request_timeout',
-      message: 'the client did not send its request in time',
-      source: 'downstream',
-      origin: 'local',
-      stage: 'request',
-      retry: 'no',
-      status: 408,
-      cause: err,
-    });
+    return refused('client_request_timeout', 'the client did not send its request in time', 408, 'local');
   }
   if (code === 'ERR_SSL_HTTP_REQUEST') {
-    return new ProxyError({
-      type: 'http_request_error',
-      detail: 'plain_http_to_tls_port',
-      message: 'a plain-HTTP request reached a port that speaks TLS: use https://',
-      source: 'downstream',
-      origin: 'local',
-      stage: 'request',
-      retry: 'no',
-      status: 400,
-      cause: err,
-    });
+    return refused('plain_http_to_tls_port', 'a plain-HTTP request reached a port that speaks TLS: use https://', 400, 'local');
   }
   if (code === 'HPE_HEADER_OVERFLOW') {
-    return new ProxyError({
-      type: 'http_request_error',
-      detail: 'request_headers_too_large',
-      message: 'the request header section is over the size limit',
-      source: 'downstream',
-      origin: 'remote',
-      stage: 'request',
-      retry: 'no',
-      status: 431,
-      cause: err,
-    });
+    return refused('request_headers_too_large', 'the request header section is over the size limit', 431, 'remote');
+  }
+  if (code === 'ERR_MISSING_HOST_HEADER') {
+    return refused('malformed_request', 'an HTTP/1.1 request without a Host field (RFC 9112 §3.2 requires one)', 400, 'remote');
   }
   if (code.startsWith('HPE_')) {
-    return new ProxyError({
-      type: 'http_request_error',
-      detail: 'malformed_request',
-      message: `the request is not valid HTTP/1.1 (${code}${e.reason ? `: ${String(e.reason)}` : ''})`,
-      source: 'downstream',
-      origin: 'remote',
-      stage: 'request',
-      retry: 'no',
-      status: 400,
-      cause: err,
-    });
+    return refused('malformed_request', `the request is not valid HTTP/1.1 (${code}${e.reason ? `: ${String(e.reason)}` : ''})`, 400, 'remote');
   }
-  return new ProxyError({
-    type: 'http_request_error',
-    detail: 'client_connection_error',
-    message: `the client connection failed: ${code ? `${code}: ` : ''}${msg}`,
-    source: 'downstream',
-    origin: 'local',
-    stage: 'request',
-    retry: 'no',
-    status: 499,
-    cause: err,
-  });
+  return refused('client_connection_error', `the client connection failed: ${code ? `${code}: ` : ''}${msg}`, 499, 'local');
 }
 
 /** Any other failure inside the gateway: a bug, named as such. */

@@ -4,6 +4,7 @@ import { classifyClientError } from '../errors/classify.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
 import { type AttemptEndEvent, channels, publishMasked } from '../observe/events.ts';
 import { upstreamPath } from '../routing/router.ts';
+import { requestBody } from '../server/exchange.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 import { Shed } from '../upstream/limit/concurrency.ts';
 import type { EndpointState, UpstreamPool } from '../upstream/pool.ts';
@@ -57,7 +58,7 @@ export async function attemptLoop(input: LoopInput): Promise<void> {
       try {
         // A client still sending when the total deadline passes is the client's delay: 408.
         const error = (n: number) => (cancel.reason?.detail === 'total_timeout' ? clientBodyTimeout(route, n) : cancel.reason);
-        body = await bufferBody(req, maxBytes, { signal: cancel.signal, error });
+        body = await bufferBody(requestBody(req), maxBytes, { signal: cancel.signal, error });
       } catch (err) {
         throw err instanceof ProxyError ? err : classifyClientError(err);
       }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { BlockList, isIPv6 } from 'node:net';
 import { cameOverTls } from '../server/request-ctx.ts';
+import type { ClientRequest } from '../server/exchange.ts';
 
 /** RFC 9110 §7.6.1: fields that describe one connection and must not be forwarded. */
 const HOP_BY_HOP = new Set([
@@ -119,7 +119,7 @@ function forwardedFor(ip: string): string {
  * trusted proxies (anyone else could forge them). One pass over the raw headers: this runs
  * for every request.
  */
-export function upstreamRequestHead(req: IncomingMessage, name: string, policy: ForwardingPolicy): UpstreamRequestHead {
+export function upstreamRequestHead(req: ClientRequest, name: string, policy: ForwardingPolicy): UpstreamRequestHead {
   const h2 = req.httpVersionMajor === 2;
   const raw = h2 ? http1Fields(req.rawHeaders) : req.rawHeaders;
   const peer = req.socket.remoteAddress ?? '';

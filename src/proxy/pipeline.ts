@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type CachePlan, cacheKey, cacheLookup } from '../cache/lookup.ts';
 import { serveStored } from '../cache/respond.ts';
@@ -13,6 +12,7 @@ import { formatProxyStatusMember } from '../errors/proxy-status.ts';
 import { type AccessOutput, loggedStatus, logRequest } from '../observe/access-log.ts';
 import { channels, publishMasked, type RequestEndEvent } from '../observe/events.ts';
 import { type Router, upstreamPath } from '../routing/router.ts';
+import type { ClientRequest, ClientResponse } from '../server/exchange.ts';
 import { type RequestCtx, cameOverTls, newCtx } from '../server/request-ctx.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import { type FailOptions, errorMember, failToProxy } from './fail-to-proxy.ts';
@@ -63,7 +63,7 @@ export class Pipeline {
     }
   }
 
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+  readonly handle = (req: ClientRequest, res: ClientResponse): void => {
     const ctx = newCtx(req, res);
     this.inflight++;
     this.run(ctx).then(
@@ -180,7 +180,7 @@ export class Pipeline {
   }
 
   /** Upgrade (WebSocket) requests: same phases, then a byte tunnel instead of a response. */
-  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  readonly handleUpgrade = (req: ClientRequest, socket: Duplex, head: Buffer): void => {
     const ctx = newCtx(req, responseOnSocket(req, socket));
     this.inflight++;
     this.runUpgrade(ctx, socket, head)

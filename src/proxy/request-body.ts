@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import type { ProxyError } from '../errors/proxy-error.ts';
+import { type ClientRequest, requestBody } from '../server/exchange.ts';
 import { bodyTooLarge } from './gateway-errors.ts';
 
 /** The request body as the attempts send it: none, a buffer any try can resend, or the live stream. */
@@ -18,7 +18,7 @@ const NONE: RequestBody = { kind: 'none' };
  * a request without a body never waits a tick for it.
  */
 export function bodyWithoutReading(
-  req: IncomingMessage,
+  req: ClientRequest,
   head: { readonly contentLength: number | null; readonly chunked: boolean },
   bufferLimit: number,
   maxBytes: number | null,
@@ -27,12 +27,12 @@ export function bodyWithoutReading(
   const { contentLength } = head;
   if (contentLength === null) {
     if (!head.chunked) return NONE;
-    if (maxBytes === null) return { kind: 'stream', stream: req };
+    if (maxBytes === null) return { kind: 'stream', stream: requestBody(req) };
     if (maxBytes <= bufferLimit) return null;
-    return { kind: 'stream', stream: limitedBody(req, maxBytes, onOver) };
+    return { kind: 'stream', stream: limitedBody(requestBody(req), maxBytes, onOver) };
   }
   if (contentLength === 0) return NONE;
-  if (contentLength > bufferLimit) return { kind: 'stream', stream: req };
+  if (contentLength > bufferLimit) return { kind: 'stream', stream: requestBody(req) };
   return null;
 }
 
@@ -44,7 +44,7 @@ export type BodyStop = { readonly signal: AbortSignal; readonly error: (readByte
  * answered 413 and the connection closed, the rest never read) and rejects, as it does
  * when `stop` aborts (the total deadline passed, the client left).
  */
-export function bufferBody(req: IncomingMessage, maxBytes: number | null, stop?: BodyStop): Promise<RequestBody> {
+export function bufferBody(req: Readable, maxBytes: number | null, stop?: BodyStop): Promise<RequestBody> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -83,7 +83,7 @@ export function bufferBody(req: IncomingMessage, maxBytes: number | null, stop?:
 }
 
 /** The chunked body as it streams, stopped (and `onOver` told) the moment it passes maxBytes. */
-function limitedBody(req: IncomingMessage, maxBytes: number, onOver: { stop(e: ProxyError): void }): Readable {
+function limitedBody(req: Readable, maxBytes: number, onOver: { stop(e: ProxyError): void }): Readable {
   let n = 0;
   const counted: Transform = new Transform({
     transform(chunk: Buffer, _encoding, callback) {

@@ -1,8 +1,9 @@
-import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { classifyUpstreamError } from '../errors/classify.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
+import type { ClientRequest } from '../server/exchange.ts';
+import { H1Response } from '../server/h1/response.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 import type { EndpointState } from '../upstream/pool.ts';
 import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
@@ -24,13 +25,19 @@ export type TunnelInput = {
   readonly timeouts: { connectMs: number; responseHeaderMs: number; idleMs: number };
 };
 
-/** A ServerResponse on the upgrade socket, so a failed upgrade gets the same error page as any request. */
-export function responseOnSocket(req: IncomingMessage, socket: Duplex): ServerResponse {
-  const res = new ServerResponse(req);
-  res.assignSocket(socket as never);
-  res.shouldKeepAlive = false;
+/** A response on the upgrade socket, so a failed upgrade gets the same error page as any request; the connection ends with it. */
+export function responseOnSocket(req: ClientRequest, socket: Duplex): H1Response {
+  const res = new H1Response(socket, UPGRADE_OWNER, { method: req.method ?? 'GET', minor: 1, keepAlive: false });
+  socket.once('close', () => {
+    if (!res.writableFinished) res.lost();
+  });
   return res;
 }
+
+const UPGRADE_OWNER = {
+  keepAliveSeconds: 0,
+  responseDone: (res: H1Response) => res.socket.end(),
+};
 
 /**
  * Upgrade (WebSocket) pass-through: the request goes to the origin with its Upgrade header;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type Server, type ServerOptions, createServer } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import type { ServerOptions } from 'node:http';
 import { Server as TlsServer } from 'node:tls';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -13,6 +12,8 @@ import { type AccessOutput, logWarning } from '../observe/access-log.ts';
 import { publishTlsFailure } from '../observe/events.ts';
 import type { Pipeline } from '../proxy/pipeline.ts';
 import { createH2Listener } from './h2-listener.ts';
+import type { H1Limits } from './h1/connection.ts';
+import { createH1Server } from './h1/server.ts';
 import { SniCertificates } from './sni.ts';
 
 /** What a listener hands requests to: the current pipeline (it changes on reload). */
@@ -35,34 +36,45 @@ export type Listener = {
 const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
 /**
- * One HTTP/1.1 listener, in clear or terminating TLS. Node's own parser rejects malformed
- * requests before any handler runs; clientError turns that into a 4xx with a Proxy-Status
- * and a log line, and the request never reaches an origin.
+ * One HTTP/1.1 listener, in clear or terminating TLS, on the gateway's HTTP/1 server
+ * (server/h1/). llhttp rejects malformed requests before any handler runs; clientError
+ * turns that into a 4xx with a Proxy-Status and a log line, and the request never reaches
+ * an origin. An HTTP/2 listener is Node's (h2-listener.ts).
  */
 export function createListener(config: Config, at: Listen, pipeline: Handlers, accessLog: AccessOutput): Listener {
   if (at.tls?.http2) return createH2Listener(config, at.tls, pipeline, accessLog);
-  const options = http1Options(config);
   const sni = at.tls && at.tls.sni.length > 0 ? new SniCertificates(at.tls) : null;
   // The files were checked as a pair when the configuration was loaded (config/load.ts).
-  // A failed handshake only closes that connection (Node destroys the socket).
-  const server: Server = at.tls
-    ? createTlsServer({ ...options, cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key), SNICallback: sni?.callback }, pipeline.handle)
-    : createServer(options, pipeline.handle);
+  // A failed handshake only closes that connection.
+  const tls = at.tls ? { cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key), SNICallback: sni?.callback } : null;
+  const h1 = createH1Server(tls, h1Limits(config), {
+    request: (req, res) => pipeline.handle(req, res),
+    upgrade: (req, socket, head) => pipeline.handleUpgrade(req, socket, head),
+    clientError: clientErrorHandler(config, accessLog),
+  });
+  const { server } = h1;
   if (config.client.maxConnections !== null) server.maxConnections = config.client.maxConnections;
-  server.on('upgrade', pipeline.handleUpgrade);
-  server.on('clientError', clientErrorHandler(config, accessLog));
   if (at.tls) server.on('tlsClientError', tlsErrorHandler(config, accessLog, server));
-  // Node's HTTP server closes the connections it serves; a TLS one also has sockets still in
-  // their handshake, which would otherwise hold a stop until the handshake timeout.
+  // Sockets still in their TLS handshake are no connection of the HTTP server yet, and would
+  // otherwise hold a stop until the handshake timeout.
   const handshaking = at.tls ? trackSockets(server) : new Set<Socket>();
   return {
     server,
-    closeIdle: () => server.closeIdleConnections(),
+    closeIdle: () => h1.closeIdle(),
     closeAll: () => {
-      server.closeAllConnections();
+      h1.closeAll();
       for (const s of handshaking) s.destroy();
     },
     renewCertificate: (next) => renew(server, next, sni),
+  };
+}
+
+function h1Limits(config: Config): H1Limits {
+  return {
+    headersTimeoutMs: config.client.headerTimeoutMs,
+    requestTimeoutMs: config.client.requestTimeoutMs,
+    keepAliveTimeoutMs: config.client.keepAliveTimeoutMs,
+    maxHeaderBytes: config.client.maxHeaderBytes,
   };
 }
 

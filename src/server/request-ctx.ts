@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route } from '../config/schema.ts';
 import type { ProxyError } from '../errors/proxy-error.ts';
 import type { ProxyErrorType } from '../errors/types.ts';
 import type { ConnectTimings } from '../upstream/connector.ts';
+import type { ClientRequest, ClientResponse } from './exchange.ts';
 
 /** One try of one request against one endpoint, as the access log reports it. */
 export type AttemptRecord = {
@@ -17,8 +17,8 @@ export type AttemptRecord = {
 
 /** Everything the gateway knows about one request while it travels through the phases. */
 export type RequestCtx = {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: ClientRequest;
+  readonly res: ClientResponse;
   readonly time: Date;
   /** performance.now() when the request arrived. */
   readonly start: number;
@@ -45,11 +45,11 @@ export type RequestCtx = {
 export type CacheOutcome = { readonly result: 'hit' | 'miss' | 'revalidated' } | { readonly result: 'stale'; readonly because: string };
 
 /** Whether a request came over TLS: a TLS or HTTP/2 listener's socket is a TLSSocket, `encrypted`. */
-export function cameOverTls(req: IncomingMessage): boolean {
+export function cameOverTls(req: ClientRequest): boolean {
   return (req.socket as { encrypted?: boolean }).encrypted === true;
 }
 
-export function newCtx(req: IncomingMessage, res: ServerResponse): RequestCtx {
+export function newCtx(req: ClientRequest, res: ClientResponse): RequestCtx {
   return {
     req,
     res,

@@ -1,0 +1,327 @@
+import type { Socket } from 'node:net';
+import {
+  type HeadersComplete,
+  HTTPParser,
+  METHODS,
+  type ParseError,
+  type Parser,
+  kOnBody,
+  kOnExecute,
+  kOnHeaders,
+  kOnHeadersComplete,
+  kOnMessageBegin,
+  kOnMessageComplete,
+} from './parser.ts';
+import { H1Request } from './request.ts';
+import { H1Response, type ResponseOwner } from './response.ts';
+
+/** The client limits of an HTTP/1 listener (client: in the configuration). */
+export type H1Limits = {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+};
+
+/** What the server does with what a connection receives. */
+export type H1Handlers = {
+  request(req: H1Request, res: H1Response): void;
+  /** A request asking to switch protocols: the socket is the handler's from now on; `head` holds bytes read past the request. */
+  upgrade(req: H1Request, socket: Socket, head: Buffer): void;
+  /** A request the server refuses before any handler sees it (a parse error, a timeout): answer on the socket, or destroy it. */
+  clientError(err: ParseError, socket: Socket): void;
+};
+
+/** The server a connection belongs to: its limits, and whether it is draining (a graceful stop). */
+export type ConnectionHost = {
+  readonly limits: H1Limits;
+  readonly handlers: H1Handlers;
+  readonly draining: boolean;
+  forget(c: H1Connection): void;
+};
+
+/** How long a refused connection may stay half open after its answer. */
+const REFUSED_LINGER_MS = 5000;
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+/**
+ * One client connection: llhttp parses what arrives (reading from the socket itself when it
+ * can), each request goes to the handlers with its response, and pipelined requests wait
+ * their turn, answered in order. Time limits are checked by the server's sweep (check()),
+ * not by a timer per request.
+ */
+export class H1Connection implements ResponseOwner {
+  readonly socket: Socket;
+  readonly keepAliveSeconds: number;
+  private readonly host: ConnectionHost;
+  private readonly parser: Parser;
+  /** llhttp reads the socket itself; otherwise (a TLS socket it cannot read) 'data' is fed to it. */
+  private readonly consumed: boolean;
+  private current: H1Response | null = null;
+  private currentReq: H1Request | null = null;
+  /** Pipelined requests and their responses, waiting for the current one to end. */
+  private queue: (H1Request | H1Response)[] = [];
+  /** The request whose body is arriving (it may be queued behind the current one). */
+  private parsing: H1Request | null = null;
+  private upgrading: H1Request | null = null;
+  private partialHeaders: string[] | null = null;
+  private partialUrl = '';
+  /** When the head now arriving began (performance.now()); 0 between requests. */
+  private headStart: number;
+  private headersDone = false;
+  /** When the connection went idle, waiting for a next request; 0 while it is not. */
+  private idleSince = 0;
+  private clientEnded = false;
+  private paused = false;
+  private gone = false;
+  /** A refusal waiting for the parser to return, or for the response being written to end. */
+  private pendingError: ParseError | null = null;
+  /** Bytes of a request have arrived on it (a fresh connection counts as idle until then). */
+  private begun = false;
+
+  constructor(socket: Socket, host: ConnectionHost) {
+    this.socket = socket;
+    this.host = host;
+    this.keepAliveSeconds = Math.floor(host.limits.keepAliveTimeoutMs / 1000);
+    this.headStart = performance.now();
+    const p = new HTTPParser();
+    p.initialize(HTTPParser.REQUEST, {}, host.limits.maxHeaderBytes, 0);
+    p[kOnMessageBegin] = this.onMessageBegin;
+    p[kOnHeaders] = this.onHeaders;
+    p[kOnHeadersComplete] = this.onHeadersComplete;
+    p[kOnBody] = this.onBody;
+    p[kOnMessageComplete] = this.onMessageComplete;
+    p[kOnExecute] = this.onExecute;
+    this.parser = p;
+    const handle = (socket as unknown as { _handle?: { isStreamBase?: boolean } })._handle;
+    this.consumed = handle?.isStreamBase === true;
+    if (this.consumed) p.consume(handle);
+    else socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onClose);
+    socket.on('error', ignore);
+  }
+
+  /** No request in flight and none arriving: a graceful stop may close it now. */
+  get idle(): boolean {
+    return this.current === null && (this.headStart === 0 || !this.begun);
+  }
+
+  /** The server's sweep: ends a connection past its header, request or keep-alive limit. */
+  check(now: number): void {
+    if (this.gone) return;
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.host.limits;
+    if (this.idleSince > 0) {
+      if (keepAliveTimeoutMs > 0 && now - this.idleSince >= keepAliveTimeoutMs) this.socket.destroy();
+      return;
+    }
+    if (this.headStart === 0) return;
+    const late = this.headersDone ? requestTimeoutMs > 0 && now - this.headStart >= requestTimeoutMs : headersTimeoutMs > 0 && now - this.headStart >= headersTimeoutMs;
+    if (!late) return;
+    const err = Object.assign(new Error('the client did not send its request in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    // A response already under way cannot be replaced by a 408: the connection is cut instead.
+    if (this.current?.headersSent) this.socket.destroy();
+    else this.refuse(err);
+  }
+
+  private readonly onMessageBegin = (): void => {
+    this.headStart = performance.now();
+    this.begun = true;
+    this.idleSince = 0;
+    this.headersDone = false;
+    this.partialHeaders = null;
+    this.partialUrl = '';
+  };
+
+  /** Headers that took more than one read arrive in parts. */
+  private readonly onHeaders = (headers: string[], url: string): void => {
+    this.partialHeaders = this.partialHeaders === null ? headers : this.partialHeaders.concat(headers);
+    this.partialUrl += url;
+  };
+
+  private readonly onHeadersComplete: HeadersComplete = (major, minor, headers, method, url, _status, _message, upgrade, keepAlive) => {
+    const raw = headers ?? this.partialHeaders ?? [];
+    const path = this.partialUrl + (url ?? '');
+    this.partialHeaders = null;
+    this.partialUrl = '';
+    this.headersDone = true;
+    const req = new H1Request(this.socket, METHODS[method] ?? 'GET', path, major, minor, raw, this.pressure);
+    this.parsing = req;
+    if (major === 1 && minor === 1 && !hasHost(raw)) {
+      // Refused once the parser has returned (the socket cannot be let go inside its callback).
+      this.pendingError ??= Object.assign(new Error('an HTTP/1.1 request must have a Host field'), { code: 'ERR_MISSING_HOST_HEADER' });
+      return 0;
+    }
+    if (upgrade) {
+      this.upgrading = req;
+      return 0;
+    }
+    const res = new H1Response(this.socket, this, { method: req.method, minor, keepAlive: keepAlive && !this.host.draining });
+    if (this.current === null) this.start(req, res);
+    else this.queue.push(req, res);
+    return 0;
+  };
+
+  private readonly onBody = (b: Buffer): void => {
+    this.parsing?.chunk(b);
+  };
+
+  private readonly onMessageComplete = (): void => {
+    this.parsing?.finish();
+    this.parsing = null;
+    this.headStart = 0;
+    this.headersDone = false;
+    this.maybeIdle();
+  };
+
+  private readonly onExecute = (ret: number | ParseError): void => {
+    if (typeof ret !== 'number') this.parseError(ret);
+    else if (this.pendingError !== null && this.current === null) this.refuse(this.pendingError);
+    else if (this.upgrading) this.upgrade(this.parser.getCurrentBuffer().subarray(ret));
+  };
+
+  private readonly onData = (d: Buffer): void => {
+    const ret = this.parser.execute(d);
+    if (typeof ret !== 'number') this.parseError(ret);
+    else if (this.pendingError !== null && this.current === null) this.refuse(this.pendingError);
+    else if (this.upgrading) this.upgrade(d.subarray(ret));
+  };
+
+  /** A request's body is full (true) or read (false): the socket is paused or resumed. */
+  private readonly pressure = (full: boolean): void => {
+    if (full === this.paused || this.gone) return;
+    this.paused = full;
+    if (!this.consumed) {
+      if (full) this.socket.pause();
+      else this.socket.resume();
+      return;
+    }
+    const handle = (this.socket as unknown as { _handle: { readStop(): number; readStart(): number } | null })._handle;
+    if (full) handle?.readStop();
+    else handle?.readStart();
+  };
+
+  private start(req: H1Request, res: H1Response): void {
+    this.current = res;
+    this.currentReq = req;
+    this.idleSince = 0;
+    if (req.httpVersionMinor >= 1 && expectsContinue(req.rawHeaders)) this.socket.write(CONTINUE);
+    this.host.handlers.request(req, res);
+  }
+
+  /** ResponseOwner: the current response is written whole; the connection goes on, or ends. */
+  responseDone(res: H1Response): void {
+    if (res !== this.current) return;
+    const req = this.currentReq!;
+    this.current = null;
+    this.currentReq = null;
+    // The rest of a body nobody read is read and dropped, so the next request can be parsed.
+    if (!req.complete) req.discard();
+    if (this.pendingError) {
+      this.refuse(this.pendingError);
+      return;
+    }
+    if (!res.keptAlive || this.host.draining) {
+      this.socket.end();
+      return;
+    }
+    if (this.queue.length > 0) {
+      const nextReq = this.queue.shift() as H1Request;
+      const nextRes = this.queue.shift() as H1Response;
+      // Not from inside the response's end(), which the pipeline is still running.
+      process.nextTick(() => {
+        if (!this.gone) this.start(nextReq, nextRes);
+      });
+      return;
+    }
+    if (this.clientEnded) this.socket.end();
+    else this.maybeIdle();
+  }
+
+  /** Nothing in flight and nothing arriving: the keep-alive limit runs from now. */
+  private maybeIdle(): void {
+    if (this.current === null && this.headStart === 0 && !this.gone) this.idleSince = performance.now();
+  }
+
+  private upgrade(head: Buffer): void {
+    const req = this.upgrading!;
+    this.upgrading = null;
+    if (this.current !== null) {
+      // An upgrade pipelined behind a request still being answered: not worth the machinery.
+      this.socket.destroy();
+      return;
+    }
+    this.detach();
+    this.host.handlers.upgrade(req, this.socket, Buffer.from(head));
+  }
+
+  private parseError(err: ParseError): void {
+    if (this.current !== null) {
+      this.pendingError = err;
+      return;
+    }
+    this.refuse(err);
+  }
+
+  /** The server refuses what arrived: the handler answers on the socket, which is the handler's now. */
+  private refuse(err: ParseError): void {
+    this.detach();
+    this.parsing?.abort();
+    // The answer ends the connection; a client that never closes its side is cut after a while.
+    this.socket.setTimeout(REFUSED_LINGER_MS, () => this.socket.destroy());
+    this.host.handlers.clientError(err, this.socket);
+  }
+
+  /** The connection stops being an HTTP/1 connection of this server (an upgrade, a refusal). */
+  private detach(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.host.forget(this);
+    if (this.consumed) this.parser.unconsume();
+    else this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    this.socket.off('close', this.onClose);
+    // Resumed, should a full body have paused it: the handler reads it now.
+    if (this.paused) this.pressure(false);
+    this.paused = false;
+    const p = this.parser;
+    setImmediate(() => p.close());
+  }
+
+  private readonly onEnd = (): void => {
+    this.clientEnded = true;
+    this.parsing?.abort();
+    if (this.current === null) this.socket.end();
+  };
+
+  private readonly onClose = (): void => {
+    const res = this.current;
+    const req = this.currentReq;
+    this.current = null;
+    this.currentReq = null;
+    this.queue.length = 0;
+    this.parsing?.abort();
+    this.detach();
+    req?.abort();
+    if (res !== null && !res.writableFinished) res.lost();
+  };
+}
+
+function ignore(): void {}
+
+function hasHost(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === 4 && k.toLowerCase() === 'host') return true;
+  }
+  return false;
+}
+
+/** Expect: 100-continue, which node:http answers by itself, as this server does. */
+function expectsContinue(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === 6 && k.toLowerCase() === 'expect') return /(?:^|\W)100-continue(?:$|\W)/i.test(raw[i + 1]!);
+  }
+  return false;
+}

@@ -1,0 +1,66 @@
+// llhttp, the parser of Node's own HTTP server, through the binding node:http uses
+// (`_http_common`). Bound to a socket with consume(), it reads in C++ straight from the
+// socket and calls back only at the parts of a message, which is what lets the gateway's
+// HTTP/1 server skip node:http's request and response streams. Node 24 is pinned
+// (package.json engines); test/h1-server.test.ts fails first should this interface move.
+import { createRequire } from 'node:module';
+
+/** What a parse error from llhttp carries (code: HPE_INVALID_METHOD, HPE_HEADER_OVERFLOW, …). */
+export type ParseError = Error & { code: string; reason?: string; bytesParsed?: number };
+
+export type HeadersComplete = (
+  versionMajor: number,
+  versionMinor: number,
+  headers: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  statusCode: number,
+  statusMessage: string | undefined,
+  upgrade: boolean,
+  shouldKeepAlive: boolean,
+) => number;
+
+export type Parser = {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  consume(handle: unknown): void;
+  unconsume(): void;
+  execute(data: Buffer): number | ParseError;
+  getCurrentBuffer(): Buffer;
+  close(): void;
+  remove(): void;
+  free(): void;
+  [k: number]: unknown;
+};
+
+type ParserModule = {
+  HTTPParser: {
+    new (): Parser;
+    REQUEST: number;
+    RESPONSE: number;
+    kOnMessageBegin: number;
+    kOnHeaders: number;
+    kOnHeadersComplete: number;
+    kOnBody: number;
+    kOnMessageComplete: number;
+    kOnExecute: number;
+  };
+  methods: string[];
+  _checkIsHttpToken(s: string): boolean;
+  _checkInvalidHeaderChar(s: string): boolean;
+};
+
+const common = createRequire(import.meta.url)('_http_common') as ParserModule;
+
+export const HTTPParser = common.HTTPParser;
+/** llhttp's method numbers, as names. */
+export const METHODS: readonly string[] = common.methods;
+export const kOnMessageBegin = HTTPParser.kOnMessageBegin;
+export const kOnHeaders = HTTPParser.kOnHeaders;
+export const kOnHeadersComplete = HTTPParser.kOnHeadersComplete;
+export const kOnBody = HTTPParser.kOnBody;
+export const kOnMessageComplete = HTTPParser.kOnMessageComplete;
+export const kOnExecute = HTTPParser.kOnExecute;
+/** A field name is a token (RFC 9110 §5.1). */
+export const isToken = common._checkIsHttpToken;
+/** A field value holds a character HTTP does not allow (CR, LF, NUL, other controls). */
+export const hasInvalidChar = common._checkInvalidHeaderChar;

@@ -1,0 +1,53 @@
+import { type Server, type Socket, createServer } from 'node:net';
+import { type TlsOptions, createServer as createTlsServer } from 'node:tls';
+import { type ConnectionHost, H1Connection, type H1Handlers, type H1Limits } from './connection.ts';
+
+export type H1Server = {
+  readonly server: Server;
+  /** Closes the connections with nothing in flight, and every other one once its response is done. */
+  closeIdle(): void;
+  /** Closes every connection. */
+  closeAll(): void;
+};
+
+/**
+ * The gateway's HTTP/1.1 server, in clear or over TLS: a connection per socket
+ * (connection.ts), and one sweep that enforces every connection's time limits, a timer
+ * for the listener instead of timers per request.
+ */
+export function createH1Server(tls: TlsOptions | null, limits: H1Limits, handlers: H1Handlers): H1Server {
+  const connections = new Set<H1Connection>();
+  const host: ConnectionHost & { draining: boolean } = {
+    limits,
+    handlers,
+    draining: false,
+    forget: (c) => connections.delete(c),
+  };
+  const accept = (socket: Socket): void => {
+    connections.add(new H1Connection(socket, host));
+  };
+  // Half-open: a client that sends its request and shuts its side still gets the answer.
+  const server: Server = tls
+    ? createTlsServer({ ...tls, ALPNProtocols: ['http/1.1'], allowHalfOpen: true }, accept)
+    : createServer({ allowHalfOpen: true, noDelay: true }, accept);
+  if (tls) server.on('connection', (s: Socket) => s.setNoDelay(true));
+  const shortest = Math.min(...[limits.headersTimeoutMs, limits.requestTimeoutMs, limits.keepAliveTimeoutMs].filter((ms) => ms > 0));
+  // Every limit is kept within a quarter of itself, or a second for limits over 4 s.
+  const period = Math.max(50, Math.min(1000, Number.isFinite(shortest) ? shortest / 4 : 1000));
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const c of connections) c.check(now);
+  }, period);
+  sweep.unref();
+  server.on('close', () => clearInterval(sweep));
+  return {
+    server,
+    closeIdle: () => {
+      host.draining = true;
+      for (const c of connections) if (c.idle) c.socket.destroy();
+    },
+    closeAll: () => {
+      for (const c of connections) c.socket.destroy();
+    },
+  };
+}
