@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import type { Pool } from 'undici';
 import { type BalancerKind, createBalancer, effectiveWeight, recordLatency } from '../src/upstream/balance/index.ts';
 import type { EndpointState } from '../src/upstream/endpoint.ts';
+import type { H1Pool } from '../src/upstream/h1/pool.ts';
 import { socketState } from '../src/upstream/connector.ts';
 import { ReuseGuard } from '../src/upstream/reuse-guard.ts';
 
@@ -16,6 +17,7 @@ function endpoint(address: string, opts: { weight?: number; backup?: boolean } =
     address,
     config: { url: `http://${address}`, protocol: 'http:', host, port: Number(port), weight: opts.weight ?? 1, backup: opts.backup ?? false },
     dispatcher: null as unknown as Pool,
+    client: null as unknown as H1Pool,
     inflight: 0,
     ewmaMs: null,
     active: 'unknown',

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Pool } from 'undici';
 import { type EndpointState, isAvailable } from '../src/upstream/endpoint.ts';
+import type { H1Pool } from '../src/upstream/h1/pool.ts';
 import { OutlierDetector } from '../src/upstream/health/outlier.ts';
 import { socketState } from '../src/upstream/connector.ts';
 import { ReuseGuard } from '../src/upstream/reuse-guard.ts';
@@ -16,6 +17,7 @@ function endpoint(address: string): EndpointState {
     address,
     config: { url: `http://${address}`, protocol: 'http:', host, port: Number(port), weight: 1, backup: false },
     dispatcher: null as unknown as Pool,
+    client: null as unknown as H1Pool,
     inflight: 0,
     ewmaMs: 12,
     active: 'unknown',

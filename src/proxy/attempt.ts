@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { type Dispatcher, errors } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Timeouts } from '../config/schema.ts';
 import { type AttemptProgress, classifyUpstreamError } from '../errors/classify.ts';
 import { ProxyError } from '../errors/proxy-error.ts';
@@ -7,7 +7,8 @@ import type { RequestCtx } from '../server/request-ctx.ts';
 import type { EndpointState, UpstreamPool } from '../upstream/pool.ts';
 import type { Cancel } from './cancel.ts';
 import { markSocketClosing, markSocketIdle, markSocketPromised } from '../upstream/connector.ts';
-import { type SocketFacts, awaitSocketFacts } from '../upstream/socket-tracker.ts';
+import type { Exchange } from '../upstream/h1/exchange.ts';
+import { type SocketFacts, socketFacts } from '../upstream/socket-tracker.ts';
 import type { BodyCapture } from '../cache/capture.ts';
 import { perTryTimeout, responseBodyTooLarge } from './gateway-errors.ts';
 import { clientResponseHeaders } from './headers.ts';
@@ -67,14 +68,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settled = false;
   private perTry: NodeJS.Timeout | null = null;
   /**
-   * Our own response header and body idle timers, for limits over a second, which undici's
-   * coarse timers overshoot by up to half a second (a 1,200 ms limit fired at ~1,500 ms).
-   * They end the try with undici's own timeout errors, so classify.ts reads them as it
-   * reads undici's; undici's timers stay a second later as a backstop.
-   */
-  private headerWait: NodeJS.Timeout | null = null;
-  private idleWait: NodeJS.Timeout | null = null;
-  /**
    * What undici reads a streamed upload from. undici destroys its body stream when a try ends
    * early; given the client's request itself, that would kill the client's connection. The
    * upload is piped in only once the request is being written, so a try that fails to
@@ -102,15 +95,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     try {
       if (body !== null && !Buffer.isBuffer(body)) this.pass = new PassThrough();
-      endpoint.dispatcher.dispatch(
-        {
-          path,
-          method: method as Dispatcher.HttpMethod,
-          headers,
-          body: this.pass ?? body,
-          headersTimeout: ownTimer(timeouts.responseHeaderMs) ? timeouts.responseHeaderMs + BACKSTOP_MS : timeouts.responseHeaderMs,
-          bodyTimeout: ownTimer(timeouts.idleMs) ? timeouts.idleMs + BACKSTOP_MS : timeouts.idleMs,
-        },
+      // The pool's timers are exact: the response header limit counts from the end of the
+      // request (a long upload is not a slow origin), the idle limit pauses while the client reads.
+      endpoint.client.dispatch(
+        { path, method, headers, body: this.pass ?? body, headersTimeout: timeouts.responseHeaderMs, bodyTimeout: timeouts.idleMs },
         this,
       );
     } catch (err) {
@@ -146,28 +134,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     this.controller = controller;
     this.progress = 'sent';
-    awaitSocketFacts(this.facts);
+    socketFacts(this.facts, (controller as Exchange).socket);
     if (this.pass) (this.input.body as Readable).pipe(this.pass);
-    // Counted, as undici counts it, from the end of the request: a long upload is not a slow origin.
-    if (this.pass) this.pass.once('end', this.armHeaderWait);
-    else this.armHeaderWait();
   }
-
-  private readonly armHeaderWait = (): void => {
-    const ms = this.input.timeouts.responseHeaderMs;
-    if (!ownTimer(ms) || this.settled || this.status !== null) return;
-    this.headerWait = setTimeout(this.onTimer, ms, 'headers');
-  };
-
-  private armIdleWait(): void {
-    const ms = this.input.timeouts.idleMs;
-    if (ownTimer(ms) && !this.settled) this.idleWait = setTimeout(this.onTimer, ms, 'body');
-  }
-
-  private readonly onTimer = (what: 'headers' | 'body'): void => {
-    if (this.settled || !this.controller) return;
-    this.controller.abort(what === 'headers' ? new errors.HeadersTimeoutError() : new errors.BodyTimeoutError());
-  };
 
   onResponseStart(
     controller: Dispatcher.DispatchController,
@@ -230,7 +199,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     this.progress = 'streaming';
-    this.armIdleWait();
     this.answered();
   }
 
@@ -246,28 +214,19 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.input.capture?.add(chunk);
     this.input.ctx.bytes += chunk.length;
     if (!this.input.ctx.res.write(chunk)) {
+      // The client is slow, not the origin: the pool's idle wait pauses until it has read.
       controller.pause();
-      // The client is slow, not the origin: the idle wait starts again when it has read.
-      if (this.idleWait) clearTimeout(this.idleWait);
-      this.idleWait = null;
       this.input.ctx.res.once('drain', this.onDrain);
-    } else {
-      this.idleWait?.refresh();
     }
   }
 
   private onDrain(): void {
-    this.armIdleWait();
     this.controller?.resume();
   }
 
   private clearTimers(): void {
     if (this.perTry) clearTimeout(this.perTry);
     this.perTry = null;
-    if (this.headerWait) clearTimeout(this.headerWait);
-    this.headerWait = null;
-    if (this.idleWait) clearTimeout(this.idleWait);
-    this.idleWait = null;
   }
 
   onResponseEnd(): void {
@@ -314,13 +273,4 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }),
     );
   }
-}
-
-/** Above this, undici's timers are coarse (lib/util/timers.js: native timers only up to 1 s). */
-const UNDICI_EXACT_UP_TO_MS = 1000;
-/** How much later undici's own timeouts fire, should ours somehow not. */
-const BACKSTOP_MS = 1000;
-
-function ownTimer(ms: number): boolean {
-  return ms > UNDICI_EXACT_UP_TO_MS;
 }

@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import type { Endpoint } from '../config/schema.ts';
+import type { H1Pool } from './h1/pool.ts';
 import type { ReuseGuard } from './reuse-guard.ts';
 
 /** Why an endpoint takes no traffic right now; null when it does. */
@@ -14,7 +15,12 @@ export type EndpointState = {
   /** host:port, as the access log and the operator see it. */
   readonly address: string;
   readonly config: Endpoint;
-  /** Replaced (the old one drained) when the connection settings must change: a learned keep-alive, a new DNS answer. */
+  /**
+   * Its connections, replaced (the old ones drained) when the connection settings must
+   * change: a learned keep-alive, a new DNS answer. `client` carries the requests;
+   * `dispatcher` (undici) the health checks and upgrades.
+   */
+  client: H1Pool;
   dispatcher: Pool;
   /** Idle time after which the gateway gives up a pooled connection; lowered when the origin is seen closing sooner. */
   keepAliveMs: number;

@@ -6,10 +6,12 @@ import { publishPeerCertificate } from '../observe/cert-events.ts';
 import { publishEndpointHealth, publishMasked, publishShed } from '../observe/events.ts';
 import { RetryBudget } from '../proxy/retry-budget.ts';
 import { type Balancer, createBalancer, recordLatency } from './balance/index.ts';
-import { socketState, timedConnector } from './connector.ts';
+import { type ConnectorOptions, socketState, timedConnector } from './connector.ts';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { CachingResolver } from './dns.ts';
 import type { EndpointState } from './endpoint.ts';
+import { H1Pool } from './h1/pool.ts';
 import { ActiveHealthChecker } from './health/active.ts';
 import { type FailureKind, OutlierDetector } from './health/outlier.ts';
 import { AimdLimit } from './limit/adaptive.ts';
@@ -59,6 +61,8 @@ export class UpstreamPool {
   private readonly events: Logger | null;
   private readonly global: Config;
   private readonly dns: CachingResolver | null;
+  /** The TLS settings the connector takes: the CA file's certificates read once, here, not per connection. */
+  private readonly tls: ConnectorOptions['tls'];
   private dnsTimer: NodeJS.Timeout | null = null;
   private closing = false;
 
@@ -67,6 +71,8 @@ export class UpstreamPool {
     this.config = config;
     this.events = events;
     this.global = global;
+    // The configuration names the CA file (checked to hold PEM when it was loaded).
+    this.tls = { ...config.tls, ca: config.tls.ca === null ? null : readFileSync(config.tls.ca, 'utf8') };
     this.dns = global.resolver
       ? new CachingResolver(global.resolver, config.dns, {
           onStale: (host, err) => {
@@ -93,8 +99,9 @@ export class UpstreamPool {
         keepAliveMs: config.keepAlive.idleMs,
         reuse: new ReuseGuard(socketState),
         dispatcher: null as unknown as Pool,
+        client: null as unknown as H1Pool,
       };
-      state.dispatcher = this.dispatcherFor(state);
+      this.connectionsFor(state);
       return state;
     });
     this.balancer = createBalancer(config.balance, { slowStartMs: config.slowStartMs });
@@ -178,10 +185,31 @@ export class UpstreamPool {
     this.dnsTimer.unref();
   }
 
-  private dispatcherFor(ep: EndpointState): Pool {
+  /**
+   * The endpoint's two pools, made together and replaced together: the gateway's own
+   * HTTP/1.1 pool for requests (h1/pool.ts), and undici's for health checks and upgrades.
+   * Both open connections with one timed connector, so the reuse guard sees them all.
+   */
+  private connectionsFor(ep: EndpointState): void {
     const { config } = this;
     const origin = `${ep.config.protocol}//${ep.address}`;
     const self: { pool: Pool | null } = { pool: null };
+    const connect = timedConnector({
+      timeoutMs: config.timeouts.connectMs,
+      lookup: this.dns?.lookup ?? null,
+      tls: this.tls,
+      onCertificate: (socket) => publishPeerCertificate(this.name, ep.address, socket.getPeerCertificate()),
+      guard: ep.reuse,
+      onIdleClose: (idleMs) => {
+        // Closed well before our own keep-alive limit, by a pool still in use (a replaced
+        // or stopping one closes its idle sockets itself): the origin did it.
+        if (ep.dispatcher === self.pool && !this.closing && idleMs < ep.keepAliveMs - 50) {
+          ep.reuse.closedAfterIdle(idleMs);
+          this.learnIdle(ep, idleMs);
+        }
+      },
+    });
+    const maxResponseSize = this.global.limits.maxResponseBodyBytes;
     self.pool = new Pool(origin, {
       connections: config.keepAlive.maxConnections,
       pipelining: 1,
@@ -193,25 +221,20 @@ export class UpstreamPool {
       bodyTimeout: config.timeouts.idleMs,
       maxHeaderSize: this.global.limits.maxResponseHeaderBytes,
       // Counts every body; one announced too large is refused earlier, before its headers go out (attempt.ts).
-      maxResponseSize: this.global.limits.maxResponseBodyBytes ?? -1,
+      maxResponseSize: maxResponseSize ?? -1,
       strictContentLength: true,
-      connect: timedConnector({
-        timeoutMs: config.timeouts.connectMs,
-        lookup: this.dns?.lookup ?? null,
-        tls: config.tls,
-        onCertificate: (socket) => publishPeerCertificate(this.name, ep.address, socket.getPeerCertificate()),
-        guard: ep.reuse,
-        onIdleClose: (idleMs) => {
-          // Closed well before our own keep-alive limit, by a pool still in use (a replaced
-          // or stopping one closes its idle sockets itself): the origin did it.
-          if (ep.dispatcher === self.pool && !this.closing && idleMs < ep.keepAliveMs - 50) {
-            ep.reuse.closedAfterIdle(idleMs);
-            this.learnIdle(ep, idleMs);
-          }
-        },
-      }),
+      connect,
     });
-    return self.pool;
+    ep.dispatcher = self.pool;
+    ep.client = new H1Pool({
+      url: new URL(origin),
+      connections: config.keepAlive.maxConnections,
+      keepAliveMs: ep.keepAliveMs,
+      announcedMarginMs: ANNOUNCED_KEEPALIVE_MARGIN_MS,
+      maxHeaderBytes: this.global.limits.maxResponseHeaderBytes,
+      maxResponseBytes: maxResponseSize,
+      connect,
+    });
   }
 
   /**
@@ -232,8 +255,10 @@ export class UpstreamPool {
 
   private replaceDispatcher(ep: EndpointState): void {
     const old = ep.dispatcher;
-    ep.dispatcher = this.dispatcherFor(ep);
+    const oldClient = ep.client;
+    this.connectionsFor(ep);
     old.close().catch(() => {});
+    void oldClient.close();
   }
 
   /**
@@ -434,12 +459,12 @@ export class UpstreamPool {
 
   async close(): Promise<void> {
     await this.stopPolicies();
-    await Promise.all(this.endpoints.map((e) => e.dispatcher.close()));
+    await Promise.all(this.endpoints.flatMap((e) => [e.dispatcher.close(), e.client.close()]));
   }
 
   async destroy(): Promise<void> {
     await this.stopPolicies();
-    await Promise.all(this.endpoints.map((e) => e.dispatcher.destroy()));
+    await Promise.all(this.endpoints.flatMap((e) => [e.dispatcher.destroy(), e.client.destroy()]));
   }
 
   private async stopPolicies(): Promise<void> {

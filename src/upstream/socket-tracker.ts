@@ -32,7 +32,17 @@ diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
   }
 });
 
-/** Call from onRequestStart: the next sendHeaders fills these facts in. */
+/** The facts of a request the gateway's own pool wrote on `socket` (it names its socket itself). */
+export function socketFacts(facts: SocketFacts, socket: Socket | null): void {
+  if (socket === null) return;
+  const f = markRequestOnSocket(socket);
+  facts.reused = f.reused;
+  facts.timings = f.timings;
+  facts.idleMs = f.idleMs;
+  facts.socket = socket;
+}
+
+/** Call from onRequestStart of a request on undici's pool: the next sendHeaders fills these facts in. */
 export function awaitSocketFacts(facts: SocketFacts): void {
   waiting = facts;
 }

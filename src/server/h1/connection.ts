@@ -5,13 +5,15 @@ import {
   METHODS,
   type ParseError,
   type Parser,
+  attachParser,
   kOnBody,
   kOnExecute,
   kOnHeaders,
   kOnHeadersComplete,
   kOnMessageBegin,
   kOnMessageComplete,
-} from './parser.ts';
+  setReading,
+} from '../../http1/llhttp.ts';
 import { H1Request } from './request.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
 
@@ -93,10 +95,7 @@ export class H1Connection implements ResponseOwner {
     p[kOnMessageComplete] = this.onMessageComplete;
     p[kOnExecute] = this.onExecute;
     this.parser = p;
-    const handle = (socket as unknown as { _handle?: { isStreamBase?: boolean } })._handle;
-    this.consumed = handle?.isStreamBase === true;
-    if (this.consumed) p.consume(handle);
-    else socket.on('data', this.onData);
+    this.consumed = attachParser(p, socket, this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('error', ignore);
@@ -191,14 +190,7 @@ export class H1Connection implements ResponseOwner {
   private readonly pressure = (full: boolean): void => {
     if (full === this.paused || this.gone) return;
     this.paused = full;
-    if (!this.consumed) {
-      if (full) this.socket.pause();
-      else this.socket.resume();
-      return;
-    }
-    const handle = (this.socket as unknown as { _handle: { readStop(): number; readStart(): number } | null })._handle;
-    if (full) handle?.readStop();
-    else handle?.readStart();
+    setReading(this.socket, this.consumed, !full);
   };
 
   private start(req: H1Request, res: H1Response): void {

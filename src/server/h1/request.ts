@@ -85,6 +85,9 @@ export class H1Request {
   finish(): void {
     this.complete = true;
     this.stream?.push(null);
+    // The bytes that follow are the next request's, not this body's: a socket paused for a
+    // full body reads on (an ended stream asks for no more, so nothing else would resume it).
+    this.onPressure(false);
   }
 
   /** The client left before the body was whole: the stream ends with an error, as node:http's does. */

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { hasInvalidChar, isToken } from './parser.ts';
+import { hasInvalidChar, isToken } from '../../http1/llhttp.ts';
 
 /** Headers as the pipeline gives them: a flat [name, value, …] list, or by name. */
 export type OutgoingHeaders = string[] | Record<string, string | number | string[] | undefined>;

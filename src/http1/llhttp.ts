@@ -1,9 +1,10 @@
-// llhttp, the parser of Node's own HTTP server, through the binding node:http uses
+// llhttp, the parser of Node's own HTTP server and client, through the binding node:http uses
 // (`_http_common`). Bound to a socket with consume(), it reads in C++ straight from the
 // socket and calls back only at the parts of a message, which is what lets the gateway's
 // HTTP/1 server skip node:http's request and response streams. Node 24 is pinned
 // (package.json engines); test/h1-server.test.ts fails first should this interface move.
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 
 /** What a parse error from llhttp carries (code: HPE_INVALID_METHOD, HPE_HEADER_OVERFLOW, …). */
 export type ParseError = Error & { code: string; reason?: string; bytesParsed?: number };
@@ -25,6 +26,8 @@ export type Parser = {
   consume(handle: unknown): void;
   unconsume(): void;
   execute(data: Buffer): number | ParseError;
+  /** The end of the input: completes a body that runs to the end of the connection. */
+  finish(): number | ParseError;
   getCurrentBuffer(): Buffer;
   close(): void;
   remove(): void;
@@ -64,3 +67,36 @@ export const kOnExecute = HTTPParser.kOnExecute;
 export const isToken = common._checkIsHttpToken;
 /** A field value holds a character HTTP does not allow (CR, LF, NUL, other controls). */
 export const hasInvalidChar = common._checkInvalidHeaderChar;
+
+type StreamHandle = { isStreamBase?: boolean; readStart(): number; readStop(): number };
+
+function handleOf(socket: Socket): StreamHandle | null {
+  return (socket as unknown as { _handle: StreamHandle | null })._handle;
+}
+
+/**
+ * Feeds what `socket` receives to `parser`: read in C++ by the parser itself where the
+ * socket allows it (returns true), otherwise (a socket of no stream handle) as 'data'
+ * events handed to `onData`.
+ */
+export function attachParser(parser: Parser, socket: Socket, onData: (d: Buffer) => void): boolean {
+  const handle = handleOf(socket);
+  if (handle?.isStreamBase === true) {
+    parser.consume(handle);
+    return true;
+  }
+  socket.on('data', onData);
+  return false;
+}
+
+/** Stops (or starts again) reading a socket attached with attachParser: backpressure. */
+export function setReading(socket: Socket, consumed: boolean, on: boolean): void {
+  if (!consumed) {
+    if (on) socket.resume();
+    else socket.pause();
+    return;
+  }
+  const handle = handleOf(socket);
+  if (on) handle?.readStart();
+  else handle?.readStop();
+}

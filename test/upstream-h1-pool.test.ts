@@ -1,0 +1,189 @@
+// The gateway's own HTTP/1.1 pool (src/upstream/h1/), against origins that answer byte by
+// byte what a test needs: it reuses connections, keeps to its connection limit, reads
+// bodies framed every way HTTP/1.1 frames them, skips interim answers, and frames
+// uploads the way origins expect.
+
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { after, describe, test } from 'node:test';
+import { request } from 'undici';
+import { loadTlsFixture, TLS_CERT_PATH } from '../src/lab/tls-fixture.ts';
+import { startTestGateway, type TestGateway } from './helpers/start-gateway.ts';
+
+const closers: (() => unknown)[] = [];
+after(async () => {
+  for (const c of closers.reverse()) await c();
+});
+
+/** A gateway in front of `port`, with `extra` YAML under the upstream. */
+async function gatewayTo(port: number, extra = ''): Promise<TestGateway> {
+  const gw = await startTestGateway(`
+upstreams: { app: { endpoints: ["http://127.0.0.1:${port}"]${extra} } }
+routes: [{ path: /, upstream: app }]
+`);
+  closers.push(() => gw.stop());
+  return gw;
+}
+
+/** A raw TCP origin: each request head it reads is answered with what `answer` returns for it. */
+async function rawOrigin(answer: (head: string, socket: net.Socket) => string | null): Promise<{ port: number; heads: string[]; connections: () => number }> {
+  const heads: string[] = [];
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    connections++;
+    sockets.add(s);
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      for (let i = buf.indexOf('\r\n\r\n'); i >= 0; i = buf.indexOf('\r\n\r\n')) {
+        const head = buf.slice(0, i);
+        buf = buf.slice(i + 4);
+        const length = Number(/^content-length: (\d+)/im.exec(head)?.[1] ?? 0);
+        buf = buf.slice(length);
+        heads.push(head);
+        const out = answer(head, s);
+        if (out !== null) s.write(out);
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise((r) => server.close(r)));
+  closers.push(() => {
+    for (const s of sockets) s.destroy();
+  });
+  return { port: (server.address() as AddressInfo).port, heads, connections: () => connections };
+}
+
+async function get(gw: TestGateway, path: string, method = 'GET'): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const r = await request(`${gw.url}${path}`, { method: method as 'GET' });
+  return { status: r.statusCode, body: await r.body.text(), headers: r.headers };
+}
+
+describe('the gateway’s HTTP/1.1 pool to its origins', () => {
+  test('one connection carries request after request, and the log says it was reused', async () => {
+    const o = await rawOrigin(() => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    const gw = await gatewayTo(o.port);
+    for (let i = 0; i < 5; i++) assert.equal((await get(gw, `/n${i}`)).body, 'ok');
+    assert.equal(o.connections(), 1);
+    assert.match(o.heads[0]!, /^connection: keep-alive$/im);
+    const r = await request(gw.url, { headers: { 'x-request-id': 'reuse-check-1' } });
+    await r.body.text();
+    const line = await gw.logFor('reuse-check-1');
+    assert.equal((line.timings as { connectMs: number | null }).connectMs, null, 'no connect: a reused connection');
+  });
+
+  test('never more connections than keep_alive.max_connections; the rest wait their turn and are answered', async () => {
+    let open = 0;
+    let most = 0;
+    const origin: Server = createServer((_req, res) => {
+      setTimeout(() => res.end('done'), 80);
+    });
+    origin.on('connection', (s) => {
+      open++;
+      most = Math.max(most, open);
+      s.on('close', () => open--);
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => origin.close(r)));
+    const gw = await gatewayTo((origin.address() as AddressInfo).port, ', keep_alive: { max_connections: 2 }');
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => get(gw, `/c${i}`)));
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.body]),
+      Array.from({ length: 6 }, () => [200, 'done']),
+    );
+    assert.equal(most, 2);
+  });
+
+  test('bodies framed every way: a length, chunks, or the end of the connection', async () => {
+    const o = await rawOrigin((head, s) => {
+      if (head.startsWith('GET /chunked')) return 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n';
+      if (head.startsWith('GET /until-close')) {
+        s.end('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nto the very end');
+        return null;
+      }
+      return 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfixed';
+    });
+    const gw = await gatewayTo(o.port);
+    assert.equal((await get(gw, '/fixed')).body, 'fixed');
+    assert.equal((await get(gw, '/chunked')).body, 'abcde');
+    assert.equal((await get(gw, '/until-close')).body, 'to the very end');
+    // The connection the origin closed is not used again.
+    assert.equal((await get(gw, '/fixed')).body, 'fixed');
+  });
+
+  test('interim answers (103 Early Hints) are skipped; a HEAD answer carries no body and the connection goes on', async () => {
+    const o = await rawOrigin((head) => {
+      if (head.startsWith('HEAD')) return 'HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n';
+      return 'HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal';
+    });
+    const gw = await gatewayTo(o.port);
+    const hinted = await get(gw, '/hinted');
+    assert.equal(hinted.status, 200);
+    assert.equal(hinted.body, 'final');
+    const head = await get(gw, '/h', 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], '10');
+    assert.equal((await get(gw, '/after')).body, 'final');
+    assert.equal(o.connections(), 1);
+  });
+
+  test('an HTTPS origin: verified against its CA, answered whole, one connection for several requests', async () => {
+    let handshakes = 0;
+    const origin = createHttpsServer(loadTlsFixture(), (req, res) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => {
+        n += c.length;
+      });
+      req.on('end', () => res.end(`tls ${req.url} ${n}`));
+    });
+    origin.on('secureConnection', () => handshakes++);
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => origin.close(r)));
+    closers.push(() => origin.closeAllConnections());
+    const gw = await startTestGateway(`
+upstreams:
+  app:
+    endpoints: ["https://127.0.0.1:${(origin.address() as AddressInfo).port}"]
+    tls: { ca: ${TLS_CERT_PATH}, servername: localhost }
+routes: [{ path: /, upstream: app }]
+`);
+    closers.push(() => gw.stop());
+    assert.equal((await get(gw, '/a')).body, 'tls /a 0');
+    const post = await request(gw.url, { method: 'POST', body: 'y'.repeat(200_000) });
+    assert.equal(await post.body.text(), 'tls / 200000');
+    assert.equal((await get(gw, '/b')).body, 'tls /b 0');
+    assert.equal(handshakes, 1);
+  });
+
+  test('uploads: a known length goes as Content-Length, an unknown one chunked, an empty POST says content-length: 0', async () => {
+    const received: { head: string; body: string }[] = [];
+    const origin: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        received.push({ head: JSON.stringify(req.headers), body });
+        res.end(`got ${body.length}`);
+      });
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => origin.close(r)));
+    const gw = await gatewayTo((origin.address() as AddressInfo).port, ', retry: { buffer_body: 1kb }');
+    const big = 'x'.repeat(64 * 1024);
+    const known = await request(gw.url, { method: 'POST', body: big });
+    assert.equal(await known.body.text(), `got ${big.length}`);
+    const unknown = await request(gw.url, { method: 'POST', body: Readable.from([Buffer.from('a'.repeat(3000)), Buffer.from('b'.repeat(3000))]) });
+    assert.equal(await unknown.body.text(), 'got 6000');
+    const empty = await request(gw.url, { method: 'POST' });
+    assert.equal(await empty.body.text(), 'got 0');
+    assert.match(received[0]!.head, /"content-length":"65536"/);
+    assert.match(received[1]!.head, /"transfer-encoding":"chunked"/);
+    assert.match(received[2]!.head, /"content-length":"0"/);
+  });
+});
