@@ -78,6 +78,9 @@ export class EndpointTracker {
   onAttempt(e: AttemptEndEvent): void {
     const s = this.seen.get(key(e.pool, e.endpoint));
     if (!s) return;
+    // Another success of an endpoint already known to answer changes nothing (this runs for
+    // every request; what changes otherwise comes by onHealth and the refresh every second).
+    if (e.errorType === null && s.tried && s.consecutiveFailures === 0) return;
     s.tried = true;
     if (e.errorType === null) s.consecutiveFailures = 0;
     // A client that left, or a bug in the gateway, says nothing about the endpoint.

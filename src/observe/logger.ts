@@ -1,9 +1,11 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { type AccessOutput, LineBatcher } from './access-log.ts';
+import { LineWriter } from './line-writer.ts';
 import { RotatingFile } from './rotating-file.ts';
 
 export type Loggers = {
@@ -67,9 +69,14 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
   const sinks: Sink[] = [];
 
   let accessDest: pino.DestinationStream;
-  // How request lines reach accessDest: built by the gateway and batched (the usual case),
-  // built by the gateway one by one, through pino (pino-pretty), or not at all.
+  // How request lines reach accessDest: built by the gateway and written in batches (the
+  // usual case), built by the gateway one by one, through pino (pino-pretty), or not at all.
   let lines: 'batched' | 'one-by-one' | 'pino' | 'off' = 'batched';
+  const writer = (fd: number): LineWriter => {
+    const w = new LineWriter(fd, (err) => events.warn({ err }, 'access log write failed'));
+    sinks.push(w);
+    return w;
+  };
   if (overrides.accessStream) accessDest = overrides.accessStream;
   else if (log.access === 'off') {
     accessDest = createWriteStream('/dev/null');
@@ -81,19 +88,14 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
     // A batch would be checked against the rotation limits as one write.
     lines = 'one-by-one';
   } else if (typeof log.access === 'object') {
-    const d = pino.destination({ dest: log.access.file, sync: false, mkdir: true });
-    sinks.push(d);
-    accessDest = d;
+    mkdirSync(dirname(log.access.file), { recursive: true });
+    accessDest = writer(openSync(log.access.file, 'a'));
   } else {
     const std = log.access === 'stdout' ? process.stdout : process.stderr;
     if (wantsPretty(log.format, std)) {
       accessDest = pretty({ colorize: true, sync: true, destination: std, ignore: 'time' });
       lines = 'pino';
-    } else {
-      const d = pino.destination({ dest: log.access === 'stdout' ? 1 : 2, sync: false });
-      sinks.push(d);
-      accessDest = d;
-    }
+    } else accessDest = writer(log.access === 'stdout' ? 1 : 2);
   }
 
   let eventDest: pino.DestinationStream;
@@ -103,7 +105,8 @@ export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {
 
   const access = pino({ ...base, level: 'info', messageKey: 'msg' }, accessDest);
   const events = pino(base, eventDest);
-  const batcher = lines === 'batched' ? new LineBatcher(accessDest) : null;
+  // A test's stream takes its lines in batches too, as a file does.
+  const batcher = lines === 'batched' && overrides.accessStream ? new LineBatcher(accessDest) : null;
   const accessOutput: AccessOutput =
     lines === 'off' ? { kind: 'off' } : lines === 'pino' ? { kind: 'pino', log: access } : { kind: 'raw', sink: batcher ?? accessDest };
   // On 'exit' only synchronous work runs: the batch is handed over and written at once.

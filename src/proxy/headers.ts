@@ -220,7 +220,9 @@ export function clientResponseHeaders(
   proxyStatusMember: string,
   requestId: string,
 ): string[] {
-  const connection = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
+  const c = headers.connection;
+  // Most origins say only keep-alive or close, which name no other field to drop.
+  const connection = typeof c !== 'string' || c === 'keep-alive' || c === 'close' ? null : connectionTokens(c);
   const out: string[] = [];
   let via = '';
   let proxyStatus = '';

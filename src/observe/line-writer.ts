@@ -1,0 +1,113 @@
+import { write, writeSync } from 'node:fs';
+import type { RawSink } from './access-log.ts';
+
+/** A batch is written once it holds this much, or MAX_DELAY_MS after its first line (as nginx's `buffer=32k flush=`). */
+const BATCH_BYTES = 32 * 1024;
+const MAX_DELAY_MS = 50;
+/** Room for a batch and the line that completes it. */
+const BUFFER_BYTES = 64 * 1024;
+/** A full pipe (EAGAIN) is tried again this much later; the lines wait in memory meanwhile. */
+const RETRY_MS = 10;
+const EXIT_TRIES = 10_000;
+
+/**
+ * Access lines, encoded into a buffer as they come and written to a file descriptor a batch
+ * at a time, asynchronously, in order. Each line is encoded once, into its place: a batch
+ * kept as one string had its UTF-8 length counted and then encoded again, for every batch,
+ * ~2.5 µs of every request's CPU in the bench's profile.
+ */
+export class LineWriter implements RawSink {
+  private readonly fd: number;
+  private readonly onError: (err: NodeJS.ErrnoException) => void;
+  private buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  private len = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** Batches waiting for the write in flight. */
+  private readonly queue: Buffer[] = [];
+  private writing = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(fd: number, onError: (err: NodeJS.ErrnoException) => void) {
+    this.fd = fd;
+    this.onError = onError;
+  }
+
+  write(line: string): boolean {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: with that much room the line fits whole.
+    if (this.len + line.length * 3 > this.buf.length) {
+      this.cut();
+      if (line.length * 3 > this.buf.length) {
+        this.enqueue(Buffer.from(line));
+        return true;
+      }
+    }
+    this.len += this.buf.write(line, this.len);
+    if (this.len >= BATCH_BYTES) this.cut();
+    else if (this.timer === null) this.timer = setTimeout(this.cut, MAX_DELAY_MS);
+    return true;
+  }
+
+  /** The lines so far become a batch on its way to the file. */
+  private readonly cut = (): void => {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.len === 0) return;
+    const batch = this.buf.subarray(0, this.len);
+    // The batch keeps the buffer it was encoded in; the next lines get a new one.
+    this.buf = Buffer.allocUnsafe(BUFFER_BYTES);
+    this.len = 0;
+    this.enqueue(batch);
+  };
+
+  private enqueue(batch: Buffer): void {
+    this.queue.push(batch);
+    if (!this.writing) this.next();
+  }
+
+  private next(): void {
+    const batch = this.queue.shift();
+    if (batch === undefined) {
+      this.writing = false;
+      for (const w of this.waiters.splice(0)) w();
+      return;
+    }
+    this.writing = true;
+    write(this.fd, batch, 0, batch.length, null, (err, n) => {
+      if (err) {
+        if (err.code === 'EAGAIN') {
+          this.queue.unshift(batch);
+          setTimeout(() => this.next(), RETRY_MS).unref();
+          return;
+        }
+        this.onError(err);
+      } else if (n < batch.length) this.queue.unshift(batch.subarray(n));
+      this.next();
+    });
+  }
+
+  /** Calls back once every line written so far has reached the file. */
+  flush(cb: (err?: Error) => void): void {
+    this.cut();
+    if (this.writing) this.waiters.push(() => cb());
+    else cb();
+  }
+
+  /**
+   * At exit, where only synchronous work runs: what is not yet on its way is written now
+   * (after a batch still in flight, if the kernel takes them in that order).
+   */
+  flushSync(): void {
+    this.cut();
+    for (const batch of this.queue.splice(0)) {
+      let off = 0;
+      // A pipe nobody drains would hold the exit forever: a bounded number of tries.
+      for (let tries = 0; off < batch.length && tries < EXIT_TRIES; tries++) {
+        try {
+          off += writeSync(this.fd, batch, off);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
+      }
+    }
+  }
+}
