@@ -20,7 +20,7 @@ export const LABEL: Record<TargetName, string> = {
   haproxy: 'HAProxy',
   fastify: '@fastify/http-proxy',
   'http-proxy': 'http-proxy',
-  floor: 'node:http + undici (floor)',
+  floor: 'node:http + undici, bare',
   'node-http': 'node:http alone (no proxying)',
 };
 
@@ -44,8 +44,8 @@ export const SETUP: Record<TargetName, string> = {
   haproxy: '`nbthread 1`, `mode http`, `option http-keep-alive` (default `http-reuse safe`), no logging (HAProxy logs to syslog only, none configured)',
   fastify: 'bench/proxies/fastify-proxy.ts: Fastify 5 without logger + @fastify/http-proxy defaults (undici keep-alive pool), bodyLimit 2 MiB',
   'http-proxy': 'bench/proxies/http-proxy.ts: node:http server + http-proxy with `new http.Agent({ keepAlive: true, maxSockets: 256 })`',
-  floor: 'bench/proxies/undici-floor.ts: node:http server + undici `Pool.dispatch`, nothing else (no log, metrics, headers, retries): the floor of the stack gatewise is built on, not a usable proxy',
-  'node-http': 'bench/proxies/node-http-alone.ts: a `node:http` server that answers by itself what the origin answers (no proxying, no undici): what Node\'s HTTP server costs before anything is proxied, the floor under the floor',
+  floor: 'bench/proxies/undici-floor.ts: node:http server + undici `Pool.dispatch`, nothing else (no log, metrics, headers, retries): the usual Node stack with nothing on it (gatewise used it until it had its own HTTP/1.1 server and pool on llhttp), not a usable proxy',
+  'node-http': 'bench/proxies/node-http-alone.ts: a `node:http` server that answers by itself what the origin answers (no proxying, no undici): what Node\'s HTTP server costs before anything is proxied',
 };
 
 // The launcher users run (compile cache on), not src/main.ts directly.

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { BlockList, isIPv6 } from 'node:net';
 import { cameOverTls } from '../server/request-ctx.ts';
 import type { ClientRequest } from '../server/exchange.ts';
+import { newRequestId } from '../server/request-id.ts';
 
 /** RFC 9110 §7.6.1: fields that describe one connection and must not be forwarded. */
 const HOP_BY_HOP = new Set([
@@ -165,7 +165,7 @@ export function upstreamRequestHead(req: ClientRequest, name: string, policy: Fo
     out.push(key, value);
   }
   // A client's own id is kept (it ties the gateway's log to the caller's), when it is sane.
-  if (!REQUEST_ID_OK.test(requestId)) requestId = randomUUID();
+  if (!REQUEST_ID_OK.test(requestId)) requestId = newRequestId();
   const loop = via !== '' && viaHasName(via, name);
   const hop = h2 ? `2 ${name}` : `1.1 ${name}`;
   out.push('via', via ? `${via}, ${hop}` : hop);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ServerOptions } from 'node:http';
 import { Server as TlsServer } from 'node:tls';
@@ -15,6 +14,7 @@ import { createH2Listener } from './h2-listener.ts';
 import type { H1Limits } from './h1/connection.ts';
 import { createH1Server } from './h1/server.ts';
 import { SniCertificates } from './sni.ts';
+import { newRequestId } from './request-id.ts';
 
 /** What a listener hands requests to: the current pipeline (it changes on reload). */
 export type Handlers = Pick<Pipeline, 'handle' | 'handleUpgrade'>;
@@ -110,7 +110,7 @@ export function clientErrorHandler(config: Config, accessLog: AccessOutput): (er
       return;
     }
     const e = classifyClientError(err);
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const status = e.status === 499 ? 400 : e.status;
     const page = renderErrorPage(
       { status, type: e.type, detail: e.detail, requestId, time: new Date(), route: null, internals: null, retryAfterSeconds: null },
