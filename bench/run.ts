@@ -10,7 +10,7 @@
 //   BENCH_BIG_SECONDS=3   1 MiB response and upload duration
 //   BENCH_IDLE_SECONDS=10 the 1,000-connection memory test (0 skips it)
 //   BENCH_ONLY=perf,resilience,profile   which parts to run
-//   BENCH_TARGETS=direct,gatewise,nginx,haproxy,fastify,http-proxy,floor,node-http
+//   BENCH_TARGETS=direct,gatewise,nginx,haproxy,fastify,http-proxy,llhttp,floor,node-http
 //   BENCH_SCENARIOS=offline,dns,…        the resilience scenarios (default: all but offline-post)
 //   BENCH_OUT=bench/results              where results.json, results.md and the .cpuprofile go
 //   BENCH_NO_INSTALL=1    never try apt-get, even as root

@@ -73,6 +73,7 @@ export function commands(s: PerfSettings): Record<string, string> {
     haproxy: `taskset -c ${PROXY_CORE} haproxy -db -f DIR/haproxy.cfg`,
     fastify: `taskset -c ${PROXY_CORE} node bench/proxies/fastify-proxy.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
     'http-proxy': `taskset -c ${PROXY_CORE} node bench/proxies/http-proxy.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
+    llhttp: `taskset -c ${PROXY_CORE} node bench/proxies/llhttp-floor.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
     floor: `taskset -c ${PROXY_CORE} node bench/proxies/undici-floor.ts --listen 127.0.0.1:PORT --upstream ORIGIN`,
     'node-http': `taskset -c ${PROXY_CORE} node bench/proxies/node-http-alone.ts --listen 127.0.0.1:PORT`,
     origin: `taskset -c ${LOAD_CORE} nginx -p DIR … (1 worker; GET / 150 B, GET /1m 1 MiB, POST /upload)`,

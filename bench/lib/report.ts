@@ -227,7 +227,7 @@ export function markdown(res: Results): string {
     }
 
     L.push('### Ratios (this run; median of the per-round ratios, ratio of medians in brackets)', '');
-    const others: TargetName[] = (['nginx', 'direct', 'fastify', 'http-proxy', 'haproxy', 'floor', 'node-http'] as const).filter((t) => present.includes(t) && present.includes('gatewise'));
+    const others: TargetName[] = (['nginx', 'direct', 'fastify', 'http-proxy', 'haproxy', 'llhttp', 'floor', 'node-http'] as const).filter((t) => present.includes(t) && present.includes('gatewise'));
     const cell = (b: TargetName, m: Metric, f: (x: number | null) => string) => `${f(median(roundRatios(p, 'gatewise', b, m)))} (${f(ratio(med(p, 'gatewise', m), med(p, b, m)))})`;
     table(
       ['gatewise / …', 'closed-loop req/s', 'p99 at fixed rate', 'p99.9 at fixed rate', '1 MiB responses/s', '1 MiB uploads/s', `peak RSS at ${s.idleConnections} conns`],

@@ -9,7 +9,7 @@ import type { Tools } from './env.ts';
 import { nginxArgv, nginxPreamble } from './origin.ts';
 import { type Proc, startProcess, waitForPort } from './proc.ts';
 
-export const TARGETS = ['direct', 'gatewise', 'nginx', 'haproxy', 'fastify', 'http-proxy', 'floor', 'node-http'] as const;
+export const TARGETS = ['direct', 'gatewise', 'nginx', 'haproxy', 'fastify', 'http-proxy', 'llhttp', 'floor', 'node-http'] as const;
 export type TargetName = (typeof TARGETS)[number];
 export const PROXIES = TARGETS.filter((t) => t !== 'direct');
 
@@ -20,6 +20,7 @@ export const LABEL: Record<TargetName, string> = {
   haproxy: 'HAProxy',
   fastify: '@fastify/http-proxy',
   'http-proxy': 'http-proxy',
+  llhttp: 'net + llhttp (floor)',
   floor: 'node:http + undici, bare',
   'node-http': 'node:http alone (no proxying)',
 };
@@ -44,6 +45,7 @@ export const SETUP: Record<TargetName, string> = {
   haproxy: '`nbthread 1`, `mode http`, `option http-keep-alive` (default `http-reuse safe`), no logging (HAProxy logs to syslog only, none configured)',
   fastify: 'bench/proxies/fastify-proxy.ts: Fastify 5 without logger + @fastify/http-proxy defaults (undici keep-alive pool), bodyLimit 2 MiB',
   'http-proxy': 'bench/proxies/http-proxy.ts: node:http server + http-proxy with `new http.Agent({ keepAlive: true, maxSockets: 256 })`',
+  llhttp: 'bench/proxies/llhttp-floor.ts: net sockets and llhttp both ways (the binding gatewise uses), one keep-alive pool, nothing else (no log, metrics, headers, timeouts, retries, pipelining): the floor of the stack gatewise is built on, not a usable proxy',
   floor: 'bench/proxies/undici-floor.ts: node:http server + undici `Pool.dispatch`, nothing else (no log, metrics, headers, retries): the usual Node stack with nothing on it (gatewise used it until it had its own HTTP/1.1 server and pool on llhttp), not a usable proxy',
   'node-http': 'bench/proxies/node-http-alone.ts: a `node:http` server that answers by itself what the origin answers (no proxying, no undici): what Node\'s HTTP server costs before anything is proxied',
 };
@@ -53,6 +55,7 @@ const MAIN = fileURLToPath(new URL('../../bin/gatewise.js', import.meta.url));
 const FASTIFY = fileURLToPath(new URL('../proxies/fastify-proxy.ts', import.meta.url));
 const HTTP_PROXY = fileURLToPath(new URL('../proxies/http-proxy.ts', import.meta.url));
 const FLOOR = fileURLToPath(new URL('../proxies/undici-floor.ts', import.meta.url));
+const LLHTTP = fileURLToPath(new URL('../proxies/llhttp-floor.ts', import.meta.url));
 /**
  * The Node proxies run as gatewise's launcher runs it, with Node's compile cache on: from the
  * second start on, no TypeScript is stripped and the stripper (~20 MB resident) is not loaded.
@@ -92,6 +95,9 @@ export async function startTarget(name: TargetName, o: StartTargetOptions): Prom
       break;
     case 'http-proxy':
       proc = startProcess(name, [node, HTTP_PROXY, '--listen', listen, '--upstream', o.originUrl], { core: o.core, env: COMPILE_CACHE });
+      break;
+    case 'llhttp':
+      proc = startProcess(name, [node, LLHTTP, '--listen', listen, '--upstream', o.originUrl], { core: o.core, env: COMPILE_CACHE });
       break;
     case 'floor':
       proc = startProcess(name, [node, FLOOR, '--listen', listen, '--upstream', o.originUrl], { core: o.core, env: COMPILE_CACHE });

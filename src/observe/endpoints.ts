@@ -52,7 +52,8 @@ type Seen = {
 /** Follows every endpoint's health from the gateway's own decisions and from what its tries met. */
 export class EndpointTracker {
   private readonly pools: PoolsLike;
-  private readonly seen = new Map<string, Seen>();
+  /** By pool, then by endpoint address: no key is built per request. */
+  private readonly seen = new Map<string, Map<string, Seen>>();
   private readonly onChange: (view: EndpointView, previous: Health) => void;
 
   constructor(pools: PoolsLike, onChange: (view: EndpointView, previous: Health) => void = () => {}) {
@@ -63,7 +64,7 @@ export class EndpointTracker {
       for (const ep of p.endpoints) {
         const history = new Ring<HealthChange>(HISTORY);
         history.push({ t: now, health: 'idle', reason: null });
-        this.seen.set(key(p.name, ep.address), {
+        this.remember(p.name, ep.address, {
           consecutiveFailures: 0,
           lastError: null,
           tried: false,
@@ -75,8 +76,21 @@ export class EndpointTracker {
     }
   }
 
+  private seenOf(pool: string, address: string): Seen | undefined {
+    return this.seen.get(pool)?.get(address);
+  }
+
+  private remember(pool: string, address: string, s: Seen): void {
+    let byAddress = this.seen.get(pool);
+    if (byAddress === undefined) {
+      byAddress = new Map();
+      this.seen.set(pool, byAddress);
+    }
+    byAddress.set(address, s);
+  }
+
   onAttempt(e: AttemptEndEvent): void {
-    const s = this.seen.get(key(e.pool, e.endpoint));
+    const s = this.seenOf(e.pool, e.endpoint);
     if (!s) return;
     // Another success of an endpoint already known to answer changes nothing (this runs for
     // every request; what changes otherwise comes by onHealth and the refresh every second).
@@ -94,7 +108,7 @@ export class EndpointTracker {
   }
 
   onHealth(e: EndpointHealthEvent): void {
-    const s = this.seen.get(key(e.pool, e.endpoint));
+    const s = this.seenOf(e.pool, e.endpoint);
     if (!s) return;
     s.event = e;
     this.refresh();
@@ -104,7 +118,7 @@ export class EndpointTracker {
   refresh(now = Date.now()): void {
     for (const p of this.pools.values()) {
       for (const ep of p.endpoints) {
-        const s = this.seen.get(key(p.name, ep.address));
+        const s = this.seenOf(p.name, ep.address);
         if (s) this.update(p.name, ep, s, now);
       }
     }
@@ -123,7 +137,7 @@ export class EndpointTracker {
     const out: EndpointView[] = [];
     for (const p of this.pools.values()) {
       for (const ep of p.endpoints) {
-        const s = this.seen.get(key(p.name, ep.address));
+        const s = this.seenOf(p.name, ep.address);
         if (s) out.push(this.view(p.name, ep, s));
       }
     }
@@ -131,7 +145,7 @@ export class EndpointTracker {
   }
 
   history(pool: string, address: string): HealthChange[] {
-    return this.seen.get(key(pool, address))?.history.toArray() ?? [];
+    return this.seenOf(pool, address)?.history.toArray() ?? [];
   }
 
   private view(pool: string, ep: PoolEndpoint, s: Seen): EndpointView {
@@ -152,9 +166,6 @@ export class EndpointTracker {
   }
 }
 
-function key(pool: string, address: string): string {
-  return `${pool}\u0000${address}`;
-}
 
 type Judgement = { health: Health; reason: string | null; by: EndpointView['by'] };
 

@@ -32,16 +32,19 @@ export function subscribe(pools: PoolsLike, h: Handlers, onError: (err: unknown)
   const owns = (pool: string | null, endpoint: string | null): boolean => {
     if (pool === null) return true;
     const p = pools.get(pool);
-    return p !== undefined && (endpoint === null || p.endpoints.some((e) => e.address === endpoint));
+    if (p === undefined) return false;
+    if (endpoint === null) return true;
+    for (const e of p.endpoints) if (e.address === endpoint) return true;
+    return false;
   };
   const subs: [Channel, (m: unknown) => void][] = [];
-  const on = <E>(ch: Channel, handler: ((e: E) => void) | undefined, key: (e: E) => [string | null, string | null]) => {
+  // Two accessors rather than one returning a pair: this runs twice for every request.
+  const on = <E>(ch: Channel, handler: ((e: E) => void) | undefined, pool: (e: E) => string | null, endpoint: (e: E) => string | null) => {
     if (!handler) return;
     const fn = (m: unknown): void => {
       try {
         const e = m as E;
-        const [pool, endpoint] = key(e);
-        if (owns(pool, endpoint)) handler(e);
+        if (owns(pool(e), endpoint(e))) handler(e);
       } catch (err) {
         onError(err);
       }
@@ -49,13 +52,14 @@ export function subscribe(pools: PoolsLike, h: Handlers, onError: (err: unknown)
     ch.subscribe(fn);
     subs.push([ch, fn]);
   };
-  on<RequestEndEvent>(channels.requestEnd, h.requestEnd, (e) => [e.pool, e.upstream]);
-  on<AttemptEndEvent>(channels.attemptEnd, h.attemptEnd, (e) => [e.pool, e.endpoint]);
-  on<EndpointHealthEvent>(channels.endpointHealth, h.endpointHealth, (e) => [e.pool, e.endpoint]);
-  on<ShedEvent>(channels.shed, h.shed, (e) => [e.pool, null]);
-  on<MaskedEvent>(channels.masked, h.masked, (e) => [e.pool, null]);
-  on<CertificateEvent>(certificateChannel, h.certificate, (e) => [e.pool, e.endpoint]);
-  on<TlsFailureEvent>(channels.tlsFailure, h.tlsFailure, () => [null, null]);
+  const none = (): null => null;
+  on<RequestEndEvent>(channels.requestEnd, h.requestEnd, (e) => e.pool, (e) => e.upstream);
+  on<AttemptEndEvent>(channels.attemptEnd, h.attemptEnd, (e) => e.pool, (e) => e.endpoint);
+  on<EndpointHealthEvent>(channels.endpointHealth, h.endpointHealth, (e) => e.pool, (e) => e.endpoint);
+  on<ShedEvent>(channels.shed, h.shed, (e) => e.pool, none);
+  on<MaskedEvent>(channels.masked, h.masked, (e) => e.pool, none);
+  on<CertificateEvent>(certificateChannel, h.certificate, (e) => e.pool, (e) => e.endpoint);
+  on<TlsFailureEvent>(channels.tlsFailure, h.tlsFailure, none, none);
   return () => {
     for (const [ch, fn] of subs) ch.unsubscribe(fn);
   };

@@ -180,7 +180,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.input.capture?.start(statusCode, headers);
     try {
       // HTTP/2 has no reason phrase (Node warns on every one it is given).
-      if (statusMessage && ctx.req.httpVersionMajor === 1) ctx.res.writeHead(statusCode, statusMessage, out);
+      // The origin's fields were parsed by llhttp, the rest are the gateway's: all valid as they are.
+      if (statusMessage && ctx.req.httpVersionMajor === 1) ctx.res.writeHead(statusCode, statusMessage, out, true);
       else ctx.res.writeHead(statusCode, out);
     } catch (err) {
       // Node refuses a header value it cannot send: the origin's answer is not valid HTTP.

@@ -21,6 +21,8 @@ export interface ClientResponse {
   readonly destroyed: boolean;
   writeHead(status: number, headers: OutgoingHeaders): unknown;
   writeHead(status: number, message: string, headers: OutgoingHeaders): unknown;
+  /** `validated`: the names and values are known valid (parsed by llhttp, or the gateway's own): not checked again. */
+  writeHead(status: number, message: string, headers: OutgoingHeaders, validated: true): unknown;
   /** false: the client is slow, wait for 'drain'. */
   write(chunk: Buffer): boolean;
   end(chunk?: string | Buffer): unknown;

@@ -50,6 +50,7 @@ export class H1Response {
   private closeListeners: Listener[] | null = null;
   /** Which of the fields that decide framing and connection the head has (LENGTH, FRAMED, …). */
   private seen = 0;
+  private validated = false;
 
   constructor(socket: Duplex, owner: ResponseOwner, opts: ResponseOptions) {
     this.socket = socket;
@@ -64,7 +65,12 @@ export class H1Response {
     return this.keepAlive;
   }
 
-  writeHead(status: number, message?: string | OutgoingHeaders, headers?: OutgoingHeaders): this {
+  /**
+   * `validated`: every name and value is known to be valid HTTP (llhttp parsed them from the
+   * origin, which allows exactly the characters node:http allows, or the gateway made them),
+   * so they are not checked a second time.
+   */
+  writeHead(status: number, message?: string | OutgoingHeaders, headers?: OutgoingHeaders, validated = false): this {
     if (this.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
     let reason: string;
     if (typeof message === 'string') {
@@ -76,6 +82,7 @@ export class H1Response {
     }
     let text = '';
     this.seen = 0;
+    this.validated = validated;
     if (headers !== undefined) {
       if (Array.isArray(headers)) {
         const list = headers as string[];
@@ -116,8 +123,10 @@ export class H1Response {
 
   /** One field line, checked as node:http checks it; notes the fields that decide the framing. */
   private field(name: string, value: string): string {
-    if (!isToken(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
-    if (hasInvalidChar(value)) throw invalidChar('header content', name);
+    if (!this.validated) {
+      if (!isToken(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+      if (hasInvalidChar(value)) throw invalidChar('header content', name);
+    }
     const n = name.length;
     if (n === 4 || n === 10 || n === 14 || n === 17) {
       const lower = name.toLowerCase();
