@@ -16,6 +16,7 @@ import {
   kOnHeadersComplete,
   kOnMessageComplete,
 } from '../../src/http1/llhttp.ts';
+import { LAST_CHUNK, writeChunk } from '../../src/http1/chunked.ts';
 
 const { values } = parseArgs({ options: { listen: { type: 'string' }, upstream: { type: 'string' } } });
 if (!values.listen || !values.upstream) {
@@ -57,12 +58,7 @@ class Upstream {
     };
     p[kOnBody] = (b: Buffer) => {
       const s = this.client!.socket;
-      let ok: boolean;
-      if (this.chunked) {
-        s.write(`${b.length.toString(16)}\r\n`, 'latin1');
-        s.write(b);
-        ok = s.write('\r\n', 'latin1');
-      } else ok = s.write(b);
+      const ok = this.chunked ? writeChunk(s, b, b.length) : s.write(b);
       if (!ok) {
         this.socket.pause();
         s.once('drain', () => this.socket.resume());
@@ -70,7 +66,7 @@ class Upstream {
     };
     p[kOnMessageComplete] = () => {
       const c = this.client!;
-      if (this.chunked) c.socket.write('0\r\n\r\n', 'latin1');
+      if (this.chunked) c.socket.write(LAST_CHUNK, 'latin1');
       c.socket.uncork();
       this.client = null;
       c.upstream = null;

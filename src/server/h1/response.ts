@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
 import { hasInvalidChar, isToken } from '../../http1/llhttp.ts';
 
 /** Headers as the pipeline gives them: a flat [name, value, …] list, or by name. */
@@ -159,11 +160,7 @@ export class H1Response {
     if (this.bodyless) return true;
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     if (size === 0) return true;
-    if (this.chunked) {
-      s.write(`${size.toString(16)}\r\n`, 'latin1');
-      s.write(chunk);
-      return s.write('\r\n', 'latin1');
-    }
+    if (this.chunked) return writeChunk(s, chunk, size);
     return s.write(chunk);
   }
 
@@ -184,7 +181,7 @@ export class H1Response {
         s.write(this.head, 'latin1');
         this.head = null;
       }
-      if (this.chunked && !this.bodyless) s.write('0\r\n\r\n', 'latin1');
+      if (this.chunked && !this.bodyless) s.write(LAST_CHUNK, 'latin1');
       this.flush();
     }
     this.writableFinished = true;

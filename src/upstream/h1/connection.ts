@@ -14,6 +14,7 @@ import {
   kOnMessageComplete,
   setReading,
 } from '../../http1/llhttp.ts';
+import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
 import type { Exchange } from './exchange.ts';
 
 /** What a connection needs of its pool. */
@@ -156,11 +157,8 @@ export class UpstreamConnection {
     }
     const s = this.socket;
     let ok: boolean;
-    if (this.uploadChunked) {
-      s.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      s.write(chunk);
-      ok = s.write('\r\n', 'latin1');
-    } else ok = s.write(chunk);
+    if (this.uploadChunked) ok = writeChunk(s, chunk, chunk.length);
+    else ok = s.write(chunk);
     if (!ok) {
       this.upload!.pause();
       s.once('drain', this.onUploadDrain);
@@ -178,7 +176,7 @@ export class UpstreamConnection {
       this.fail(ex, new errors.RequestContentLengthMismatchError());
       return;
     }
-    if (this.uploadChunked) this.socket.write('0\r\n\r\n', 'latin1');
+    if (this.uploadChunked) this.socket.write(LAST_CHUNK, 'latin1');
     this.detachUpload();
     this.sent();
   };
