@@ -50,9 +50,10 @@ export type AttemptInput = {
 };
 
 /**
- * One try of a request against one endpoint, as an undici dispatch handler: the response
- * streams straight into the client's ServerResponse, with backpressure both ways.
- * The promise settles when the response is complete, or with a classified ProxyError.
+ * One try of a request against one endpoint, as a dispatch handler (undici's contract, which
+ * the gateway's own pool keeps, src/upstream/h1/): the response streams straight into the
+ * client's response, with backpressure both ways. The promise settles when the response is
+ * complete, or with a classified ProxyError.
  */
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly input: AttemptInput;
@@ -68,10 +69,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settled = false;
   private perTry: NodeJS.Timeout | null = null;
   /**
-   * What undici reads a streamed upload from. undici destroys its body stream when a try ends
-   * early; given the client's request itself, that would kill the client's connection. The
-   * upload is piped in only once the request is being written, so a try that fails to
-   * connect leaves it unread and replayable.
+   * What the pool reads a streamed upload from: the client's body is piped in only once the
+   * request is being written, so a try that fails to connect leaves it unread and
+   * replayable, and a try that ends early lets go of it (unpipe) without ending the
+   * client's connection.
    */
   private pass: PassThrough | null = null;
   private resolve!: () => void;

@@ -84,14 +84,15 @@ export function timedConnector(opts: ConnectorOptions): buildConnector.connector
         if (options.protocol === 'https:') opts.onCertificate?.(s as TLSSocket);
         const onIdleClose = opts.onIdleClose;
         if (onIdleClose) {
-          // undici stops reading an idle socket, so the origin's FIN shows up as the socket
-          // closing while idle rather than as 'end'. Our own keep-alive expiry closes it too:
-          // the caller tells them apart by comparing with its keep-alive limit.
+          // The origin's FIN on an idle socket ends in its close (the gateway's pool reads
+          // idle sockets and closes them on 'end'; undici's stops reading and sees the close).
+          // Our own keep-alive expiry closes it too: the caller tells them apart by comparing
+          // with its keep-alive limit.
           s.once('close', () => {
             const t = s as TaggedSocket;
             if (t[kBusy] || t[kIdleSince] === undefined) return;
             const idleMs = performance.now() - t[kIdleSince];
-            // undici closed it at the end of the window the origin announced: not the origin's close.
+            // The pool gave it up at the end of the window the origin announced: not the origin's close.
             const promised = t[kPromised];
             if (promised !== undefined && idleMs >= promised - ANNOUNCED_KEEPALIVE_MARGIN_MS - 50) return;
             onIdleClose(idleMs);

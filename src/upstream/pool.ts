@@ -265,7 +265,7 @@ export class UpstreamPool {
    * Call just before a try is dispatched to `ep`. A request that could not be sent again if
    * its connection turned out to be closing (`resendable` false: a POST, a streamed upload)
    * is never written on a connection idle longer than reuse has proven safe: those are
-   * closed first, so undici opens a fresh one (see ReuseGuard).
+   * closed first, so the pool opens a fresh one (see ReuseGuard).
    */
   beforeDispatch(ep: EndpointState, resendable: boolean): void {
     if (!resendable) ep.reuse.retireIdle(ep.keepAliveMs, performance.now());

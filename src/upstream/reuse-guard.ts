@@ -9,8 +9,8 @@ export const REUSE_FLOOR_MS = 200;
 /** Only this share of the longest idle gap reuse has survived is trusted: the origin's idle timer races ours. */
 export const REUSE_MARGIN = 0.75;
 /**
- * undici gives up an idle connection this long before the end of the origin's announced
- * `Keep-Alive: timeout=` (its keepAliveTimeoutThreshold, set in pool.ts).
+ * The pools give up an idle connection this long before the end of the origin's announced
+ * `Keep-Alive: timeout=` (the gateway's pool, and undici's as its keepAliveTimeoutThreshold, pool.ts).
  */
 export const ANNOUNCED_KEEPALIVE_MARGIN_MS = 1000;
 
@@ -32,9 +32,8 @@ export type SocketState = {
  * was written or the request is replayable). So such a request is never written on a
  * connection that has been idle longer than this endpoint has proven safe: the longest
  * idle gap after which a reused connection still got its answer (with a margin), capped by
- * the keep-alive limit. Before it goes out, longer-idle connections are closed and undici
- * opens a fresh one; undici does not write on a socket it has not seen close yet, it
- * waits for the close and connects (client.js `_resume`).
+ * the keep-alive limit. Before it goes out, longer-idle connections are closed and the pool
+ * opens a fresh one (a socket it has destroyed is never written on again).
  */
 export class ReuseGuard {
   private readonly sockets = new Set<Socket>();
@@ -75,7 +74,7 @@ export class ReuseGuard {
   /**
    * Closes the idle connections idle longer than safeIdleMs; returns how many. A connection
    * whose origin announced `Keep-Alive: timeout=N` is kept while it is at least
-   * ANNOUNCED_KEEPALIVE_MARGIN_MS short of N (undici gives it up there anyway), unless the
+   * ANNOUNCED_KEEPALIVE_MARGIN_MS short of N (the pool gives it up there anyway), unless the
    * origin has broken such a promise.
    */
   retireIdle(keepAliveMs: number, now: number): number {
