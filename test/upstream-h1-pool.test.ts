@@ -9,8 +9,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { request } from 'undici';
+import { type buildConnector, request } from 'undici';
 import { loadTlsFixture, TLS_CERT_PATH } from '../src/lab/tls-fixture.ts';
+import { H1Pool } from '../src/upstream/h1/pool.ts';
 import { startTestGateway, type TestGateway } from './helpers/start-gateway.ts';
 
 const closers: (() => unknown)[] = [];
@@ -158,6 +159,38 @@ routes: [{ path: /, upstream: app }]
     assert.equal(await post.body.text(), 'tls / 200000');
     assert.equal((await get(gw, '/b')).body, 'tls /b 0');
     assert.equal(handshakes, 1);
+  });
+
+  test('a connection paused for a slow client when its answer ends reads the next answer', async () => {
+    const o = await rawOrigin(() => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    const connect = ((opts: { hostname: string; port: string }, cb: (err: Error | null, s: net.Socket | null) => void) => {
+      const s = net.connect(Number(opts.port), opts.hostname);
+      s.once('connect', () => cb(null, s));
+      s.once('error', (e) => cb(e, null));
+      return s;
+    }) as unknown as buildConnector.connector;
+    const pool = new H1Pool({ url: new URL(`http://127.0.0.1:${o.port}`), connections: 1, keepAliveMs: 4000, announcedMarginMs: 1000, maxHeaderBytes: 16384, maxResponseBytes: null, connect });
+    closers.push(() => pool.destroy());
+    // A handler whose client is always slow: it pauses at every chunk, the last one included.
+    const fetchOnce = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        let body = '';
+        pool.dispatch(
+          { method: 'GET', path, headers: ['host', 'lab.test'], body: null, headersTimeout: 2000, bodyTimeout: 2000 },
+          {
+            onResponseData(c, chunk) {
+              body += chunk.toString();
+              c.pause();
+              setTimeout(() => c.resume(), 20);
+            },
+            onResponseEnd: () => resolve(body),
+            onResponseError: (_c, err) => reject(err),
+          },
+        );
+      });
+    assert.equal(await fetchOnce('/first'), 'ok');
+    assert.equal(await fetchOnce('/second'), 'ok', 'the one connection reads again');
+    assert.equal(o.connections(), 1);
   });
 
   test('uploads: a known length goes as Content-Length, an unknown one chunked, an empty POST says content-length: 0', async () => {

@@ -64,6 +64,8 @@ export class UpstreamConnection {
   /** Which timer is live: 0 none, 1 response head, 2 body silence. */
   private waiting: 0 | 1 | 2 = 0;
   private gone = false;
+  /** Reading stopped for a slow client (the exchange's pause). */
+  private paused = false;
 
   constructor(socket: Socket, owner: ConnectionOwner) {
     this.socket = socket;
@@ -241,9 +243,14 @@ export class UpstreamConnection {
     // 1xx (100 Continue, 103 Early Hints) come before the answer: not forwarded, as undici does.
     if (status < 200) return 1;
     if (ex === null || ex.settled) return 1;
+    if (upgrade) {
+      // Switching protocols on a request that did not ask to: nothing to forward.
+      this.fail(ex, new errors.SocketError('bad upgrade'));
+      return 1;
+    }
     this.disarm();
     this.status = status;
-    this.keepAlive = keepAlive && !upgrade;
+    this.keepAlive = keepAlive;
     const headers: Headers = {};
     for (let i = 0; i < list.length; i += 2) {
       const key = list[i]!.toLowerCase();
@@ -281,6 +288,9 @@ export class UpstreamConnection {
     this.disarm();
     this.ex = null;
     ex.conn = null;
+    this.partial = null;
+    // Paused for a slow client at the last chunk: the next request on it must be read.
+    if (this.paused) this.resumeReading();
     // Answered before the upload was whole: the connection carries the rest of it, so it is not reused.
     const reusable = this.keepAlive && this.requestDone;
     this.detachUpload();
@@ -324,10 +334,12 @@ export class UpstreamConnection {
 
   pauseReading(): void {
     this.disarm();
+    this.paused = true;
     this.readControl(false);
   }
 
   resumeReading(): void {
+    this.paused = false;
     this.readControl(true);
     const ex = this.ex;
     if (ex !== null && this.status !== 0 && ex.opts.bodyTimeout > 0) this.arm(2, ex.opts.bodyTimeout);
