@@ -193,6 +193,30 @@ routes: [{ path: /, upstream: app }]
     assert.equal(o.connections(), 1);
   });
 
+  test('bytes an origin sends past its answer never become the answer to the next request', async () => {
+    const o = await rawOrigin((head) => {
+      if (head.startsWith('GET /first')) return 'HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\noneHTTP/1.1 200 OK\r\ncontent-length: 6\r\nx-smuggled: 1\r\n\r\nSTOLEN';
+      return 'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecond';
+    });
+    // One connection, so the second request waits for the one the first answer frees.
+    const gw = await gatewayTo(o.port, ', keep_alive: { max_connections: 1 }');
+    const [first, second] = await Promise.all([get(gw, '/first'), new Promise((r) => setTimeout(r, 20)).then(() => get(gw, '/second'))]);
+    assert.equal(first.body, 'one');
+    assert.equal(second.body, 'second');
+    assert.equal(second.headers['x-smuggled'], undefined);
+    assert.ok(o.heads.some((h) => h.startsWith('GET /second')), 'the second request reached the origin');
+  });
+
+  test('a 101 to a request that did not ask to switch is an explained 502, at once', async () => {
+    const o = await rawOrigin(() => 'HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nlater');
+    const gw = await gatewayTo(o.port, ', retry: { tries: 1 }');
+    const t0 = performance.now();
+    const r = await get(gw, '/');
+    assert.equal(r.status, 502);
+    assert.notEqual(r.body, 'later');
+    assert.ok(performance.now() - t0 < 2000);
+  });
+
   test('uploads: a known length goes as Content-Length, an unknown one chunked, an empty POST says content-length: 0', async () => {
     const received: { head: string; body: string }[] = [];
     const origin: Server = createServer((req, res) => {

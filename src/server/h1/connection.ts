@@ -144,6 +144,9 @@ export class H1Connection implements ResponseOwner {
     this.partialHeaders = null;
     this.partialUrl = '';
     this.headersDone = true;
+    // Requests pipelined behind one that is refused are not served: the answers would be
+    // out of order (the refusal waits for the parser, or for the response before it).
+    if (this.pendingError !== null) return 0;
     const req = new H1Request(this.socket, METHODS[method] ?? 'GET', path, major, minor, raw, this.pressure);
     this.parsing = req;
     if (major === 1 && minor === 1 && !hasHost(raw)) {
@@ -249,6 +252,15 @@ export class H1Connection implements ResponseOwner {
 
   private parseError(err: ParseError): void {
     if (this.current !== null) {
+      // The request being answered broke its own body: it can never be whole, and no answer
+      // to it can be told from one to what followed. The connection ends.
+      if (this.parsing === this.currentReq) {
+        if (this.current.headersSent) {
+          this.parsing?.abort();
+          this.socket.destroy();
+        } else this.refuse(err);
+        return;
+      }
       this.pendingError = err;
       return;
     }
@@ -257,8 +269,13 @@ export class H1Connection implements ResponseOwner {
 
   /** The server refuses what arrived: the handler answers on the socket, which is the handler's now. */
   private refuse(err: ParseError): void {
+    const res = this.current;
+    this.current = null;
+    this.currentReq = null;
     this.detach();
     this.parsing?.abort();
+    // A request still being answered (its body late past request_timeout) is cut: the pipeline stops it.
+    if (res !== null && !res.writableFinished) res.lost();
     // The answer ends the connection; a client that never closes its side is cut after a while.
     this.socket.setTimeout(REFUSED_LINGER_MS, () => this.socket.destroy());
     this.host.handlers.clientError(err, this.socket);
@@ -267,15 +284,17 @@ export class H1Connection implements ResponseOwner {
   /** The connection stops being an HTTP/1 connection of this server (an upgrade, a refusal). */
   private detach(): void {
     if (this.gone) return;
+    // Resumed first, should a full body have paused it: the next owner reads it.
+    if (this.paused) {
+      this.paused = false;
+      setReading(this.socket, this.consumed, true);
+    }
     this.gone = true;
     this.host.forget(this);
     if (this.consumed) this.parser.unconsume();
     else this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onClose);
-    // Resumed, should a full body have paused it: the handler reads it now.
-    if (this.paused) this.pressure(false);
-    this.paused = false;
     const p = this.parser;
     setImmediate(() => p.close());
   }

@@ -240,15 +240,22 @@ export class UpstreamConnection {
     const ex = this.ex;
     const list = raw ?? this.partial ?? [];
     this.partial = null;
-    // 1xx (100 Continue, 103 Early Hints) come before the answer: not forwarded, as undici does.
-    if (status < 200) return 1;
-    if (ex === null || ex.settled) return 1;
+    if (ex === null) {
+      // An answer to no request (bytes past the last answer, or sent while idle): what else
+      // the connection carries cannot be trusted to belong to anyone.
+      this.close();
+      return 1;
+    }
+    if (ex.settled) return 1;
     if (upgrade) {
-      // Switching protocols on a request that did not ask to: nothing to forward.
+      // Switching protocols (101) on a request that did not ask to: what follows is not HTTP.
       this.fail(ex, new errors.SocketError('bad upgrade'));
       return 1;
     }
+    // 1xx (100 Continue, 103 Early Hints) come before the answer: not forwarded, as undici does.
+    if (status < 200) return 1;
     this.disarm();
+    this.announcedIdleMs = null;
     this.status = status;
     this.keepAlive = keepAlive;
     const headers: Headers = {};

@@ -133,7 +133,9 @@ export class H1Pool implements ConnectionOwner {
     const next = this.waiting.shift();
     if (next !== undefined) {
       next.onAbortWhileWaiting = null;
-      c.run(next);
+      // Not from inside the parse of the answer that freed it: bytes left in that read must
+      // meet a connection with no request on it (which ends it), not the next request.
+      process.nextTick(this.handOver, c, next);
       return;
     }
     if (this.state === 'closing') {
@@ -142,6 +144,12 @@ export class H1Pool implements ConnectionOwner {
     }
     this.idle.push(c);
   }
+
+  private readonly handOver = (c: UpstreamConnection, ex: Exchange): void => {
+    if (ex.settled) this.release(c);
+    else if (c.usable && this.state !== 'destroyed') c.run(ex);
+    else this.assign(ex);
+  };
 
   /** ConnectionOwner: a connection closed; a waiting request may open another. */
   closed(c: UpstreamConnection): void {
