@@ -100,3 +100,10 @@ export function setReading(socket: Socket, consumed: boolean, on: boolean): void
   if (on) handle?.readStart();
   else handle?.readStop();
 }
+
+/** Lets go of a parser attached with attachParser: the socket is read as a plain stream again, the parser freed once its callbacks have unwound. */
+export function detachParser(parser: Parser, socket: Socket, consumed: boolean, onData: (d: Buffer) => void): void {
+  if (consumed) parser.unconsume();
+  else socket.off('data', onData);
+  setImmediate(() => parser.close());
+}

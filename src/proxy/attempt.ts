@@ -6,7 +6,6 @@ import { ProxyError } from '../errors/proxy-error.ts';
 import type { RequestCtx } from '../server/request-ctx.ts';
 import type { EndpointState, UpstreamPool } from '../upstream/pool.ts';
 import type { Cancel } from './cancel.ts';
-import { markSocketClosing, markSocketIdle, markSocketPromised } from '../upstream/connector.ts';
 import type { Exchange } from '../upstream/h1/exchange.ts';
 import { type SocketFacts, socketFacts } from '../upstream/socket-tracker.ts';
 import type { BodyCapture } from '../cache/capture.ts';
@@ -121,8 +120,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     if (this.controller) this.controller.abort(err);
     else {
-      // Still connecting: undici offers no handle yet, so the try is abandoned now and the
-      // request is aborted the moment undici starts writing it.
+      // Still connecting: the pool offers no handle yet, so the try is abandoned now and the
+      // request is aborted the moment the pool starts writing it.
       this.abandoned = err;
       this.fail(err);
     }
@@ -150,16 +149,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const { ctx, name, proxyStatusMember } = this.input;
     this.ttfbMs = this.durationMs();
     this.status = statusCode;
-    const socket = this.facts.socket;
-    if (socket) {
-      const conn = headers.connection;
-      if (typeof conn === 'string' && /\bclose\b/i.test(conn)) markSocketClosing(socket);
-      const ka = headers['keep-alive'];
-      if (typeof ka === 'string') {
-        const seconds = /\btimeout=(\d+)/i.exec(ka)?.[1];
-        if (seconds !== undefined) markSocketPromised(socket, Number(seconds) * 1000);
-      }
-    }
     ctx.upstreamStatus = statusCode;
     if (this.input.replaceStatus?.(statusCode)) {
       this.replacedHeaders = headers;
@@ -172,7 +161,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const bodyless = statusCode === 204 || statusCode === 304 || this.input.method === 'HEAD';
     if (limit != null && !bodyless && typeof headers['content-length'] === 'string' && Number(headers['content-length']) > limit) {
       // Announced too large: refused before a byte goes out, so the client gets an explained
-      // 502. A body without Content-Length is counted by undici (the pool's maxResponseSize).
+      // 502. A body without Content-Length is counted as it comes (the pool's maxResponseBytes).
       controller.abort(responseBodyTooLarge(this.input.endpoint.address, limit, headers['content-length']));
       return;
     }
@@ -235,7 +224,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.clearTimers();
-    if (this.facts.socket) markSocketIdle(this.facts.socket);
     this.input.endpoint.inflight--;
     const upload = this.detachUpload();
     // The origin answered before reading the whole upload: the rest is read and dropped, so

@@ -6,6 +6,7 @@ import {
   type ParseError,
   type Parser,
   attachParser,
+  detachParser,
   kOnBody,
   kOnExecute,
   kOnHeaders,
@@ -14,6 +15,7 @@ import {
   kOnMessageComplete,
   setReading,
 } from '../../http1/llhttp.ts';
+import { firstField } from '../../http1/fields.ts';
 import { H1Request } from './request.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
 
@@ -149,7 +151,7 @@ export class H1Connection implements ResponseOwner {
     if (this.pendingError !== null) return 0;
     const req = new H1Request(this.socket, METHODS[method] ?? 'GET', path, major, minor, raw, this.pressure);
     this.parsing = req;
-    if (major === 1 && minor === 1 && !hasHost(raw)) {
+    if (major === 1 && minor === 1 && firstField(raw, 'host') === undefined) {
       // Refused once the parser has returned (the socket cannot be let go inside its callback).
       this.pendingError ??= Object.assign(new Error('an HTTP/1.1 request must have a Host field'), { code: 'ERR_MISSING_HOST_HEADER' });
       return 0;
@@ -176,18 +178,16 @@ export class H1Connection implements ResponseOwner {
     this.maybeIdle();
   };
 
-  private readonly onExecute = (ret: number | ParseError): void => {
+  /** After each read the parser took (`input`: the bytes, when this connection fed them itself). */
+  private parsed(ret: number | ParseError, input: Buffer | null): void {
     if (typeof ret !== 'number') this.parseError(ret);
     else if (this.pendingError !== null && this.current === null) this.refuse(this.pendingError);
-    else if (this.upgrading) this.upgrade(this.parser.getCurrentBuffer().subarray(ret));
-  };
+    else if (this.upgrading) this.upgrade((input ?? this.parser.getCurrentBuffer()).subarray(ret));
+  }
 
-  private readonly onData = (d: Buffer): void => {
-    const ret = this.parser.execute(d);
-    if (typeof ret !== 'number') this.parseError(ret);
-    else if (this.pendingError !== null && this.current === null) this.refuse(this.pendingError);
-    else if (this.upgrading) this.upgrade(d.subarray(ret));
-  };
+  private readonly onExecute = (ret: number | ParseError): void => this.parsed(ret, null);
+
+  private readonly onData = (d: Buffer): void => this.parsed(this.parser.execute(d), d);
 
   /** A request's body is full (true) or read (false): the socket is paused or resumed. */
   private readonly pressure = (full: boolean): void => {
@@ -291,12 +291,9 @@ export class H1Connection implements ResponseOwner {
     }
     this.gone = true;
     this.host.forget(this);
-    if (this.consumed) this.parser.unconsume();
-    else this.socket.off('data', this.onData);
+    detachParser(this.parser, this.socket, this.consumed, this.onData);
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onClose);
-    const p = this.parser;
-    setImmediate(() => p.close());
   }
 
   private readonly onEnd = (): void => {
@@ -320,19 +317,8 @@ export class H1Connection implements ResponseOwner {
 
 function ignore(): void {}
 
-function hasHost(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.length === 4 && k.toLowerCase() === 'host') return true;
-  }
-  return false;
-}
-
 /** Expect: 100-continue, which node:http answers by itself, as this server does. */
 function expectsContinue(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.length === 6 && k.toLowerCase() === 'expect') return /(?:^|\W)100-continue(?:$|\W)/i.test(raw[i + 1]!);
-  }
-  return false;
+  const expect = firstField(raw, 'expect');
+  return expect !== undefined && /(?:^|\W)100-continue(?:$|\W)/i.test(expect);
 }

@@ -198,21 +198,17 @@ export class H1Response {
     return this;
   }
 
-  on(event: 'close' | 'drain', listener: Listener): this {
-    if (event === 'drain') this.socket.on('drain', listener);
-    else this.onClose(listener);
-    return this;
-  }
-
-  once(event: 'close' | 'drain', listener: Listener): this {
-    if (event === 'drain') this.socket.once('drain', listener);
-    else this.onClose(listener);
-    return this;
-  }
-
-  private onClose(listener: Listener): void {
+  /** Once, when the response is over: written whole (writableFinished) or cut short. */
+  on(_event: 'close', listener: Listener): this {
     if (this.closeListeners === null) this.closeListeners = [listener];
     else this.closeListeners.push(listener);
+    return this;
+  }
+
+  /** Once, when the client's socket can take more. */
+  once(_event: 'drain', listener: Listener): this {
+    this.socket.once('drain', listener);
+    return this;
   }
 
   /** Sends what writes of this tick gathered (they go out as one writev). */
@@ -223,7 +219,7 @@ export class H1Response {
   }
 
   /** The response is over, written whole or cut by its connection's end: 'close' listeners run once. */
-  emitClose(): void {
+  private emitClose(): void {
     const listeners = this.closeListeners;
     if (listeners === null) return;
     this.closeListeners = null;

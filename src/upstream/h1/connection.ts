@@ -7,6 +7,7 @@ import {
   type ParseError,
   type Parser,
   attachParser,
+  detachParser,
   kOnBody,
   kOnExecute,
   kOnHeaders,
@@ -15,10 +16,13 @@ import {
   setReading,
 } from '../../http1/llhttp.ts';
 import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
+import { markSocketClosing, markSocketIdle, markSocketPromised } from '../connector.ts';
 import type { Exchange } from './exchange.ts';
 
 /** What a connection needs of its pool. */
 export type ConnectionOwner = {
+  /** The Host a request goes with when it carries none (the endpoint's host:port, as a URL writes it). */
+  readonly host: string;
   readonly maxHeaderBytes: number;
   /** Response bodies over this many bytes end the exchange; null: no limit. */
   readonly maxResponseBytes: number | null;
@@ -118,7 +122,7 @@ export class UpstreamConnection {
       else if (k.length === 14 && k.toLowerCase() === 'content-length') length = Number(v);
       head += `${k}: ${v}\r\n`;
     }
-    if (!host) head += `host: ${this.socket.remoteAddress}:${this.socket.remotePort}\r\n`;
+    if (!host) head += `host: ${this.owner.host}\r\n`;
     head += 'connection: keep-alive\r\n';
     if (body === null) {
       // As undici: a request that usually has a body says it has none.
@@ -258,6 +262,8 @@ export class UpstreamConnection {
     this.announcedIdleMs = null;
     this.status = status;
     this.keepAlive = keepAlive;
+    // It closes after this answer: that close is no sign of how long the origin keeps idle ones.
+    if (!keepAlive) markSocketClosing(this.socket);
     const headers: Headers = {};
     for (let i = 0; i < list.length; i += 2) {
       const key = list[i]!.toLowerCase();
@@ -268,7 +274,10 @@ export class UpstreamConnection {
       else had.push(value);
       if (key === 'keep-alive') {
         const seconds = /\btimeout=(\d+)/i.exec(value)?.[1];
-        if (seconds !== undefined) this.announcedIdleMs = Number(seconds) * 1000;
+        if (seconds !== undefined) {
+          this.announcedIdleMs = Number(seconds) * 1000;
+          markSocketPromised(this.socket, this.announcedIdleMs);
+        }
       }
     }
     ex.handler.onResponseStart?.(ex, status, headers, message);
@@ -299,14 +308,15 @@ export class UpstreamConnection {
     // Paused for a slow client at the last chunk: the next request on it must be read.
     if (this.paused) this.resumeReading();
     // Answered before the upload was whole: the connection carries the rest of it, so it is not reused.
-    const reusable = this.keepAlive && this.requestDone;
+    const reusable = this.keepAlive && this.requestDone && !this.gone;
     this.detachUpload();
+    markSocketIdle(this.socket);
     if (!ex.settled) {
       ex.settled = true;
       ex.handler.onResponseEnd?.(ex, {});
     }
-    if (reusable && !this.gone) this.owner.release(this);
-    else this.socket.destroy();
+    if (reusable) this.owner.release(this);
+    else this.close();
   };
 
   /** After each read the parser took: a body still arriving has its silence timed from here. */
@@ -315,23 +325,12 @@ export class UpstreamConnection {
       this.parseError(ret);
       return;
     }
-    this.afterRead();
-  };
-
-  private readonly onData = (d: Buffer): void => {
-    const ret = this.parser.execute(d);
-    if (typeof ret !== 'number') {
-      this.parseError(ret);
-      return;
-    }
-    this.afterRead();
-  };
-
-  private afterRead(): void {
     const ex = this.ex;
     // Most answers are whole in one read: the body timer is armed only for those that are not.
     if (ex !== null && this.status !== 0 && this.waiting === 0 && !ex.paused && ex.opts.bodyTimeout > 0) this.arm(2, ex.opts.bodyTimeout);
-  }
+  };
+
+  private readonly onData = (d: Buffer): void => this.onExecute(this.parser.execute(d));
 
   private parseError(err: ParseError): void {
     const ex = this.ex;
@@ -342,18 +341,14 @@ export class UpstreamConnection {
   pauseReading(): void {
     this.disarm();
     this.paused = true;
-    this.readControl(false);
+    setReading(this.socket, this.consumed, false);
   }
 
   resumeReading(): void {
     this.paused = false;
-    this.readControl(true);
+    setReading(this.socket, this.consumed, true);
     const ex = this.ex;
     if (ex !== null && this.status !== 0 && ex.opts.bodyTimeout > 0) this.arm(2, ex.opts.bodyTimeout);
-  }
-
-  private readControl(on: boolean): void {
-    setReading(this.socket, this.consumed, on);
   }
 
   /** The handler gave up (the client left, a deadline passed): the connection goes with it. */
@@ -400,15 +395,14 @@ export class UpstreamConnection {
     if (ex !== null) this.fail(ex, this.socketError ?? new errors.SocketError('other side closed'));
     if (this.headerTimer !== null) clearTimeout(this.headerTimer);
     if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
-    if (this.consumed) this.parser.unconsume();
-    const p = this.parser;
-    setImmediate(() => p.close());
+    detachParser(this.parser, this.socket, this.consumed, this.onData);
     this.owner.closed(this);
   };
 
-  /** Closes the connection (idle past its keep-alive, the pool closing). */
+  /** Closes the connection (not reusable, idle past its keep-alive, the pool closing): the gateway's close, which teaches nothing of the origin's keep-alive. */
   close(): void {
     this.gone = true;
+    markSocketClosing(this.socket);
     this.socket.destroy();
   }
 }

@@ -28,6 +28,7 @@ const SWEEP_MS = 1000;
  * the origin announced less a margin. Health checks and upgrades stay on undici's Pool.
  */
 export class H1Pool implements ConnectionOwner {
+  readonly host: string;
   readonly maxHeaderBytes: number;
   readonly maxResponseBytes: number | null;
   private readonly opts: H1PoolOptions;
@@ -43,6 +44,7 @@ export class H1Pool implements ConnectionOwner {
 
   constructor(opts: H1PoolOptions) {
     this.opts = opts;
+    this.host = opts.url.host;
     this.maxHeaderBytes = opts.maxHeaderBytes;
     this.maxResponseBytes = opts.maxResponseBytes;
     this.sweep = setInterval(this.closeExpired, SWEEP_MS);
