@@ -1,9 +1,16 @@
 import type { Logger } from 'pino';
-import type { ProxyError } from '../errors/proxy-error.ts';
 import type { AttemptRecord, RequestCtx } from '../server/request-ctx.ts';
+import { accessLineString, encodeAccessLine, errorFields, isoNow, lineParts } from './access-line.ts';
 
-/** A destination that takes finished lines: pino's own SonicBoom, the rotating file, a test's stream. */
-export type RawSink = { write(line: string): unknown };
+/**
+ * A destination that takes finished lines: pino's own SonicBoom, the rotating file, a test's
+ * stream; or one that lets a line be encoded straight into its buffer (LineWriter).
+ */
+export type RawSink = {
+  write(line: string): unknown;
+  /** Calls encode(buffer, offset, arg) with room for maxBytes at offset; encode returns where the line ends. */
+  writeEncoded?<T>(maxBytes: number, encode: (buf: Buffer, off: number, arg: T) => number, arg: T): void;
+};
 
 /**
  * Where access lines go. Pino's generic serializer (a key walk and a stringify per value)
@@ -61,7 +68,10 @@ export function logRequest(out: AccessOutput, ctx: RequestCtx): void {
   const warn = status >= 500 || err !== null;
   const msg = warn ? (err ? `${status} ${err.type}` : `${status}`) : undefined;
   if (out.kind === 'raw') {
-    out.sink.write(accessJson(ctx, status, warn ? 40 : 30, msg));
+    const parts = lineParts(ctx, status, warn ? 40 : 30, msg);
+    const sink = out.sink;
+    if (sink.writeEncoded) sink.writeEncoded(parts.maxBytes, encodeAccessLine, parts);
+    else sink.write(accessLineString(parts));
     return;
   }
   const fields = accessFields(ctx, status);
@@ -102,31 +112,9 @@ export function accessFields(ctx: RequestCtx, status: number): Record<string, un
   return line;
 }
 
-/**
- * The same line as pino writes for accessFields (level, time, the fields, msg), spelled out:
- * one template instead of a walk over an object; strings from the client or the
- * configuration still go through JSON.stringify.
- */
+/** The same line as pino writes for accessFields (level, time, the fields, msg), as a string. */
 export function accessJson(ctx: RequestCtx, status: number, level: 30 | 40, msg: string | undefined): string {
-  const last = ctx.attempts.at(-1);
-  let s =
-    `{"level":${level},"time":"${isoNow()}","reqId":${str(ctx.requestId)},"client":${str(ctx.clientIp)},` +
-    `"method":${str(ctx.req.method)},"host":${str(ctx.host)},"path":${str(ctx.req.url)},"status":${status},` +
-    `"bytes":${ctx.bytes},"durationMs":${round(performance.now() - ctx.start)},"route":${str(ctx.route?.name)},` +
-    `"upstream":${str(last?.endpoint)},"upstreamStatus":${ctx.upstreamStatus},"attempts":${ctx.attempts.length}`;
-  if (last) {
-    const t = timings(last);
-    s += `,"timings":{"dnsMs":${t.dnsMs},"connectMs":${t.connectMs},"tlsMs":${t.tlsMs},"ttfbMs":${t.ttfbMs},"totalMs":${t.totalMs}}`;
-  }
-  if (ctx.attempts.length > 1) s += `,"tries":${JSON.stringify(ctx.attempts)}`;
-  if (ctx.error) s += `,"error":${JSON.stringify(errorFields(ctx.error))}`;
-  if (ctx.cache) s += `,"cache":"${ctx.cache.result}"${ctx.cache.result === 'stale' ? `,"staleFor":${str(ctx.cache.because)}` : ''}`;
-  if (msg !== undefined) s += `,"msg":${str(msg)}`;
-  return `${s}}\n`;
-}
-
-function str(v: string | null | undefined): string {
-  return v === null || v === undefined ? 'null' : JSON.stringify(v);
+  return accessLineString(lineParts(ctx, status, level, msg));
 }
 
 function timings(a: AttemptRecord) {
@@ -137,30 +125,6 @@ function timings(a: AttemptRecord) {
     ttfbMs: roundOrNull(a.ttfbMs),
     totalMs: round(a.durationMs),
   };
-}
-
-function errorFields(err: ProxyError): Record<string, unknown> {
-  return {
-    type: err.type,
-    detail: err.detail,
-    stage: err.stage,
-    source: err.source,
-    message: err.explain(),
-    ...(err.hop ? { endpoint: err.hop.endpoint, attempt: err.hop.attempt, reused: err.hop.reused } : {}),
-  };
-}
-
-let isoMs = 0;
-let iso = '';
-
-/** pino's isoTime, computed once per millisecond rather than once per line. */
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoMs) {
-    isoMs = now;
-    iso = new Date(now).toISOString();
-  }
-  return iso;
 }
 
 function round(n: number): number {

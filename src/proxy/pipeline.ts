@@ -22,6 +22,7 @@ import { Cancel } from './cancel.ts';
 import { redirectToHttps } from './https-redirect.ts';
 import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, revalidationMismatch, totalTimeout } from './gateway-errors.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
+import { afterSends } from '../http1/write-batch.ts';
 
 export type PipelineDeps = {
   readonly config: Config;
@@ -67,7 +68,8 @@ export class Pipeline {
     const ctx = newCtx(req, res);
     this.inflight++;
     this.run(ctx).then(
-      () => this.end(ctx),
+      // Its log line waits for the response's writes, when they are held (write-batch.ts).
+      () => afterSends(this.endAfterSends, ctx),
       (err: unknown) => {
         const e = classifyInternalError(err, 'the request pipeline');
         this.deps.events.error({ err, reqId: ctx.requestId }, e.message);
@@ -80,6 +82,8 @@ export class Pipeline {
       },
     );
   };
+
+  private readonly endAfterSends = (ctx: RequestCtx): void => this.end(ctx);
 
   /** The logging phase: the access-log line and the request's event, exactly once. */
   private end(ctx: RequestCtx): void {

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
 import { hasInvalidChar, isToken } from '../../http1/llhttp.ts';
+import { type HeldWrites, sendAfterPoll } from '../../http1/write-batch.ts';
 
 /** Headers as the pipeline gives them: a flat [name, value, …] list, or by name. */
 export type OutgoingHeaders = string[] | Record<string, string | number | string[] | undefined>;
@@ -35,7 +36,7 @@ const KEEP_ALIVE = 16;
  * gives one, chunked otherwise (close-delimited for an HTTP/1.0 client). The members are the
  * ones the pipeline uses of node:http's ServerResponse, with the same meaning.
  */
-export class H1Response {
+export class H1Response implements HeldWrites {
   statusCode = 200;
   headersSent = false;
   writableFinished = false;
@@ -151,7 +152,7 @@ export class H1Response {
     if (!this.corked) {
       this.corked = true;
       s.cork();
-      process.nextTick(uncork, this);
+      sendAfterPoll(this);
     }
     if (this.head !== null) {
       s.write(this.head, 'latin1');
@@ -182,7 +183,6 @@ export class H1Response {
         this.head = null;
       }
       if (this.chunked && !this.bodyless) s.write(LAST_CHUNK, 'latin1');
-      this.flush();
     }
     this.writableFinished = true;
     this.owner.responseDone(this);
@@ -212,7 +212,7 @@ export class H1Response {
   }
 
   /** Sends what writes of this tick gathered (they go out as one writev). */
-  flush(): void {
+  sendHeldWrites(): void {
     if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
@@ -231,10 +231,6 @@ export class H1Response {
     this.destroyed = true;
     this.emitClose();
   }
-}
-
-function uncork(res: H1Response): void {
-  res.flush();
 }
 
 function invalidChar(what: string, name: string): TypeError {

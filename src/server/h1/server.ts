@@ -44,7 +44,13 @@ export function createH1Server(tls: TlsOptions | null, limits: H1Limits, handler
     server,
     closeIdle: () => {
       host.draining = true;
-      for (const c of connections) if (c.idle) c.socket.destroy();
+      for (const c of connections) {
+        if (!c.idle) continue;
+        // A response that has just ended may still wait in the socket for the end of the
+        // poll phase (write-batch.ts): it goes out, then the connection ends.
+        if (c.socket.writableLength > 0) c.socket.end();
+        else c.socket.destroy();
+      }
     },
     closeAll: () => {
       for (const c of connections) c.socket.destroy();

@@ -16,6 +16,7 @@ import {
   setReading,
 } from '../../http1/llhttp.ts';
 import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
+import { type HeldWrites, sendAfterPoll } from '../../http1/write-batch.ts';
 import { markSocketClosing, markSocketIdle, markSocketPromised } from '../connector.ts';
 import type { Exchange } from './exchange.ts';
 
@@ -42,7 +43,7 @@ type Headers = Record<string, string | string[]>;
  * undici's own errors, so classify.ts reads both alike. Timers are the connection's own,
  * re-armed per request rather than made anew.
  */
-export class UpstreamConnection {
+export class UpstreamConnection implements HeldWrites {
   readonly socket: Socket;
   private readonly owner: ConnectionOwner;
   private readonly parser: Parser;
@@ -70,6 +71,8 @@ export class UpstreamConnection {
   private gone = false;
   /** Reading stopped for a slow client (the exchange's pause). */
   private paused = false;
+  /** Corked until the poll phase ends (hold). */
+  private held = false;
 
   constructor(socket: Socket, owner: ConnectionOwner) {
     this.socket = socket;
@@ -95,6 +98,20 @@ export class UpstreamConnection {
 
   get usable(): boolean {
     return !this.gone && this.ex === null && !this.socket.destroyed;
+  }
+
+  /** The socket's writes wait for the end of the event loop's poll phase (write-batch.ts). */
+  private hold(): void {
+    if (this.held) return;
+    this.held = true;
+    this.socket.cork();
+    sendAfterPoll(this);
+  }
+
+  sendHeldWrites(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.socket.uncork();
   }
 
   /** Writes the request of `ex` and reads its answer. */
@@ -127,17 +144,16 @@ export class UpstreamConnection {
     if (body === null) {
       // As undici: a request that usually has a body says it has none.
       if (length < 0 && (opts.method === 'POST' || opts.method === 'PUT' || opts.method === 'PATCH')) head += 'content-length: 0\r\n';
+      this.hold();
       this.socket.write(`${head}\r\n`, 'latin1');
       this.sent();
       return;
     }
     if (Buffer.isBuffer(body)) {
       if (length < 0) head += `content-length: ${body.length}\r\n`;
-      const s = this.socket;
-      s.cork();
-      s.write(`${head}\r\n`, 'latin1');
-      if (body.length > 0) s.write(body);
-      s.uncork();
+      this.hold();
+      this.socket.write(`${head}\r\n`, 'latin1');
+      if (body.length > 0) this.socket.write(body);
       this.sent();
       return;
     }

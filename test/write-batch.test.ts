@@ -1,0 +1,123 @@
+// When held writes go out (src/http1/write-batch.ts): never while the callback that made them
+// runs; without concurrency as soon as it returns; after a busy loop turn, in the check phase
+// after the poll phase, once each, in order, including what a send itself holds, with the
+// work that waits for them (the log line) after them; and a corked socket so held reaches
+// its peer without anything else happening.
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { afterSends, type HeldWrites, sendAfterPoll } from '../src/http1/write-batch.ts';
+
+function recorder() {
+  const sent: string[] = [];
+  const holder = (name: string, then?: () => void): HeldWrites => ({
+    sendHeldWrites() {
+      sent.push(name);
+      then?.();
+    },
+  });
+  return { sent, holder };
+}
+
+/** Runs fn in a timer callback of its own loop turn, then waits for that turn's check phase to pass. */
+function inTurn(fn: () => void): Promise<void> {
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      fn();
+      setImmediate(() => setImmediate(resolve));
+    }, 1),
+  );
+}
+
+test('without concurrency a write goes out when its callback returns, before the promise continuations', async () => {
+  const { sent, holder } = recorder();
+  let seenByContinuation: string[] = [];
+  await inTurn(() => {
+    sendAfterPoll(holder('a'));
+    assert.deepEqual(sent, [], 'nothing is sent while the callback runs');
+    void Promise.resolve().then(() => {
+      seenByContinuation = [...sent];
+    });
+  });
+  assert.deepEqual(seenByContinuation, ['a']);
+  const order: string[] = [];
+  afterSends((x: string) => order.push(x), 'nothing held: at once');
+  assert.deepEqual(order, ['nothing held: at once']);
+});
+
+test('after a busy loop turn, writes are held for the end of the poll phase, and their after-work follows them', async () => {
+  const { sent, holder } = recorder();
+  // A turn with many writes (answers to several connections) makes the next turn hold its writes.
+  await inTurn(() => {
+    for (const n of ['w1', 'w2', 'w3', 'w4', 'w5']) sendAfterPoll(holder(n));
+  });
+  assert.equal(sent.length, 5);
+  const log: string[] = [];
+  let seenByContinuation: string[] = [];
+  await new Promise<void>((resolve) =>
+    setTimeout(() => {
+      sendAfterPoll(holder('x'));
+      // Held while the first send runs (a pipelined response begun by the one before it).
+      sendAfterPoll(holder('y', () => sendAfterPoll(holder('z'))));
+      afterSends((line: string) => log.push(`${line} after ${sent.join(',')}`), 'log line');
+      void Promise.resolve().then(() => {
+        seenByContinuation = sent.slice(5);
+      });
+      setImmediate(() => {
+        assert.deepEqual(sent.slice(5), ['x', 'y', 'z'], 'sent in the check phase, in order, once each');
+        resolve();
+      });
+    }, 1),
+  );
+  assert.deepEqual(seenByContinuation, [], 'still held when the callback’s continuations ran');
+  assert.deepEqual(log, ['log line after w1,w2,w3,w4,w5,x,y,z']);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(sent.slice(5), ['x', 'y', 'z'], 'nothing is sent twice');
+  // A quiet turn (a single write) ends the holding: the next write goes out with its callback.
+  await inTurn(() => sendAfterPoll(holder('quiet')));
+  let again: string[] = [];
+  await inTurn(() => {
+    sendAfterPoll(holder('direct'));
+    void Promise.resolve().then(() => {
+      again = [...sent];
+    });
+  });
+  assert.equal(again.at(-1), 'direct');
+});
+
+test('a corked socket held this way reaches its peer with no further event', async (t) => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const { port } = server.address() as { port: number };
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const { connect } = await import('node:net');
+  const client = connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  const [peer] = await accepted;
+  t.after(() => {
+    client.destroy();
+    peer.destroy();
+  });
+  let corked = true;
+  client.cork();
+  client.write('held ');
+  client.write('bytes');
+  sendAfterPoll({
+    sendHeldWrites() {
+      corked = false;
+      client.uncork();
+    },
+  });
+  assert.equal(client.writableLength, 10, 'held in the socket while the callback runs');
+  let got = '';
+  for await (const chunk of peer) {
+    got += String(chunk);
+    if (got.length >= 10) break;
+  }
+  assert.equal(corked, false);
+  assert.equal(got, 'held bytes');
+});
