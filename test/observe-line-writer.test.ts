@@ -1,9 +1,11 @@
 // The access log's writer: lines reach the file whole, in order, encoded once (UTF-8 included),
-// within 50 ms when few, in 32 KiB batches when many, and what is left is written at exit.
+// within 50 ms when few, in 32 KiB batches when many (a file takes each at once, a pipe
+// asynchronously, never blocking on its reader), and what is left is written at exit.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -52,4 +54,33 @@ test('lines still buffered when the process exits are written by flushSync', () 
   `;
   execFileSync(process.execPath, ['--input-type=module', '-e', script]);
   assert.equal(readFileSync(file, 'utf8'), 'line 0\nline 1\nline 2\n');
+});
+
+test('a file takes each batch at once; a pipe is written asynchronously, in order, without blocking the loop', async () => {
+  const { w, read } = writerTo('sync.log');
+  const batch = `${'y'.repeat(40 * 1024)}\n`;
+  w.write(batch);
+  assert.equal(read(), batch, 'a full batch is in the file when write returns');
+
+  // A pipe whose reader is slow: 1 MiB of lines, far more than the pipe holds (64 KiB).
+  // It marks on disk the moment it starts reading: writes that blocked would find the mark.
+  const mark = join(dir, 'reading');
+  const readerCode = `setTimeout(() => { require('fs').writeFileSync(${JSON.stringify(mark)}, ''); process.stdin.pipe(process.stdout); }, 300)`;
+  const reader = spawn(process.execPath, ['-e', readerCode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const fd = (reader.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+  const errors: Error[] = [];
+  const pw = new LineWriter(fd, (e) => errors.push(e));
+  const lines: string[] = [];
+  for (let i = 0; i < 8000; i++) lines.push(`{"n":${i},"pad":"${'p'.repeat(120)}"}\n`);
+  let got = '';
+  reader.stdout.on('data', (d: Buffer) => {
+    got += d.toString();
+  });
+  for (const l of lines) pw.write(l);
+  assert.equal(existsSync(mark), false, 'writing into a full pipe did not wait for its reader');
+  await new Promise<void>((r) => pw.flush(() => r()));
+  reader.stdin.end();
+  await once(reader, 'close');
+  assert.deepEqual(errors, []);
+  assert.equal(got, lines.join(''));
 });

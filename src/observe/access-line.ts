@@ -129,7 +129,7 @@ function timings(buf: Buffer, off: number, a: AttemptRecord): number {
 }
 
 function bytes(buf: Buffer, off: number, b: Buffer): number {
-  b.copy(buf, off);
+  buf.set(b, off);
   return off + b.length;
 }
 

@@ -1,4 +1,4 @@
-import { write, writeSync } from 'node:fs';
+import { fstatSync, write, writeSync } from 'node:fs';
 import type { RawSink } from './access-log.ts';
 
 /** A batch is written once it holds this much, or MAX_DELAY_MS after its first line (as nginx's `buffer=32k flush=`). */
@@ -27,9 +27,24 @@ export class LineWriter implements RawSink {
   private writing = false;
   private waiters: (() => void)[] = [];
 
+  /**
+   * A regular file takes a batch at once, as nginx writes its buffered access log: written
+   * synchronously (~8 µs for 32 KiB here), with no trip through libuv's thread pool, which
+   * cost the request path several times that. A pipe, terminal or socket can stall on its
+   * reader, and is written asynchronously.
+   */
+  private readonly sync: boolean;
+
   constructor(fd: number, onError: (err: NodeJS.ErrnoException) => void) {
     this.fd = fd;
     this.onError = onError;
+    let file = false;
+    try {
+      file = fstatSync(fd).isFile();
+    } catch {
+      // Not open (yet): the asynchronous path reports what writing to it does.
+    }
+    this.sync = file;
   }
 
   write(line: string): boolean {
@@ -75,8 +90,21 @@ export class LineWriter implements RawSink {
   };
 
   private enqueue(batch: Buffer): void {
+    if (this.sync && !this.writing) {
+      this.writeNow(batch);
+      return;
+    }
     this.queue.push(batch);
     if (!this.writing) this.next();
+  }
+
+  private writeNow(batch: Buffer): void {
+    try {
+      let off = 0;
+      while (off < batch.length) off += writeSync(this.fd, batch, off);
+    } catch (err) {
+      this.onError(err as NodeJS.ErrnoException);
+    }
   }
 
   private next(): void {

@@ -63,6 +63,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** The headers of an origin answer dropped for a stored copy (input.replaceStatus); null: none was. */
   replacedHeaders: IncomingHttpHeaders | null = null;
   private readonly started = performance.now();
+  /** How long the try took, once it settled. */
+  private tookMs: number | null = null;
   private controller: Dispatcher.DispatchController | null = null;
   private abandoned: ProxyError | null = null;
   private settled = false;
@@ -111,8 +113,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
     return this.replacedHeaders !== null;
   }
 
+  /** How long the try took: until it settled, or so far. */
   durationMs(): number {
-    return performance.now() - this.started;
+    return this.tookMs ?? performance.now() - this.started;
   }
 
   /** Stops this try (client gone, total deadline): the error becomes its outcome. */
@@ -147,13 +150,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.clearTimers();
     const { ctx, name, proxyStatusMember } = this.input;
-    this.ttfbMs = this.durationMs();
+    const now = performance.now();
+    this.ttfbMs = now - this.started;
     this.status = statusCode;
     ctx.upstreamStatus = statusCode;
     if (this.input.replaceStatus?.(statusCode)) {
       this.replacedHeaders = headers;
       this.progress = 'streaming';
-      this.answered();
+      this.answered(now);
       return;
     }
     const limit = this.input.maxResponseBodyBytes;
@@ -190,13 +194,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     this.progress = 'streaming';
-    this.answered();
+    this.answered(now);
   }
 
   /** The endpoint answered: its passive health hears of it, and the permit goes back. */
-  private answered(): void {
+  private answered(now: number): void {
     const ttfbMs = this.ttfbMs!;
-    this.input.pool.reportResponse(this.input.endpoint, this.status!, ttfbMs, performance.now());
+    this.input.pool.reportResponse(this.input.endpoint, this.status!, ttfbMs, now);
     this.input.control.answeredAfter(ttfbMs);
   }
 
@@ -223,6 +227,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.settled) return;
     this.settled = true;
+    this.tookMs = performance.now() - this.started;
     this.clearTimers();
     this.input.endpoint.inflight--;
     const upload = this.detachUpload();
@@ -251,6 +256,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private fail(err: unknown): void {
     if (this.settled) return;
     this.settled = true;
+    this.tookMs = performance.now() - this.started;
     this.clearTimers();
     this.detachUpload();
     this.input.endpoint.inflight--;

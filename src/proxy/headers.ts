@@ -109,8 +109,9 @@ function viaHasName(via: string, name: string): boolean {
   return false;
 }
 
+/** The peer's address, which the socket gives as an IP: only IPv6 has colons. */
 function forwardedFor(ip: string): string {
-  return isIPv6(ip) ? `"[${ip}]"` : ip;
+  return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 
 /**

@@ -19,8 +19,9 @@ import { type FailOptions, errorMember, failToProxy } from './fail-to-proxy.ts';
 import { type ForwardingPolicy, type UpstreamRequestHead, trustedProxies, upstreamRequestHead } from './headers.ts';
 import { attemptLoop } from './attempt-loop.ts';
 import { Cancel } from './cancel.ts';
+import { Deadlines } from './deadlines.ts';
 import { redirectToHttps } from './https-redirect.ts';
-import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, revalidationMismatch, totalTimeout } from './gateway-errors.ts';
+import { bodyTooLarge, clientGone, maintenance, noEndpoint, noRoute, revalidationMismatch } from './gateway-errors.ts';
 import { Tunnel, responseOnSocket } from './upgrade.ts';
 import { afterSends } from '../http1/write-batch.ts';
 
@@ -46,6 +47,8 @@ export class Pipeline {
   private readonly fail: FailOptions;
   /** Our Proxy-Status member for responses proxied from each pool, built once. */
   private readonly members = new Map<string, string>();
+  /** The total deadlines of the requests in flight. */
+  private readonly deadlines = new Deadlines();
   /** Requests being served: graceful stop waits for them. */
   inflight = 0;
 
@@ -143,14 +146,14 @@ export class Pipeline {
       } else cache.invalidate(cacheKey(ctx));
     }
 
-    const cancel = new Cancel();
+    const cancel = new Cancel(route);
     // Never removed: 'close' comes once, after the response, and then finds it finished.
     res.on('close', () => {
       if (res.writableFinished) return;
       ctx.clientGone = true;
       cancel.stop(clientGone());
     });
-    const deadline = setTimeout(() => cancel.stop(totalTimeout(route)), route.timeouts.totalMs);
+    this.deadlines.add(cancel, ctx.start, route.timeouts.totalMs);
     try {
       await attemptLoop({
         ctx,
@@ -179,7 +182,7 @@ export class Pipeline {
         this.standIn(ctx, plan.stale, e.type, null, errorMember(e, this.fail));
       } else failToProxy(ctx, e, this.fail);
     } finally {
-      clearTimeout(deadline);
+      this.deadlines.remove(cancel);
     }
   }
 
