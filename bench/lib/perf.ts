@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tools } from './env.ts';
 import { MIB } from './bodies.ts';
+import { type InsideLatency, insideLatency, logSize } from './inside.ts';
 import { cpuSecondsTree, rssTree, runToEnd } from './proc.ts';
 import { rotate } from './resilience.ts';
 import { LABEL, startTarget, TARGETS, type TargetName } from './targets.ts';
@@ -51,6 +52,8 @@ export type RunResult = {
   target: TargetName;
   closed: { rps: number; errors: number; p50Ms: number | null; p99Ms: number | null; cpuUsPerRequest: number | null; cpuShare: number | null };
   latency: OpenLoopResult;
+  /** gatewise only: the same window from its access log (durationMs), see inside.ts. */
+  inside: InsideLatency | null;
   /** 1 MiB a request, so requests/s are also MiB/s. */
   down: { rps: number; errors: number };
   up: { rps: number; errors: number };
@@ -119,7 +122,12 @@ export async function runOnce(target: TargetName, round: number, o: { tools: Too
     const closed = await runWrk({ wrk: tools.wrk, url: `${t.url}/`, connections: 64, seconds: s.seconds, core: LOAD_CORE });
     const wallS = (performance.now() - w0) / 1000;
     const cpu = t.pid !== null ? cpuSecondsTree(t.pid) - cpu0 : null;
+    const logFile = join(o.dir, 'access.log');
+    const logFrom = target === 'gatewise' ? logSize(logFile) : 0;
+    const w1 = Date.now();
     const latency = await openLoop(t.url, s);
+    // The generator measures after its 1 s warm-up at the same rate.
+    const inside = target === 'gatewise' ? await insideLatency(logFile, logFrom, w1 + 1000, Date.now()) : null;
     const down = await runWrk({ wrk: tools.wrk, url: `${t.url}/1m`, connections: 16, seconds: s.bigSeconds, core: LOAD_CORE });
     const up = await runWrk({ wrk: tools.wrk, url: `${t.url}/upload`, connections: 16, seconds: s.bigSeconds, core: LOAD_CORE, uploadBytes: MIB, dir: o.dir });
     return {
@@ -134,6 +142,7 @@ export async function runOnce(target: TargetName, round: number, o: { tools: Too
         cpuShare: cpu !== null ? cpu / wallS : null,
       },
       latency,
+      inside,
       down: { rps: down.requestsPerSec, errors: down.errors },
       up: { rps: up.requestsPerSec, errors: up.errors },
       memory,

@@ -161,8 +161,11 @@ export class H1Response implements HeldWrites {
     if (this.bodyless) return true;
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     if (size === 0) return true;
-    if (this.chunked) return writeChunk(s, chunk, size);
-    return s.write(chunk);
+    const ok = this.chunked ? writeChunk(s, chunk, size) : s.write(chunk);
+    // A body past the socket's buffer goes out now, as unheld: held, a large body would move
+    // one buffer a loop turn (its sender waits for 'drain', which waits for the send).
+    if (!ok) this.sendHeldWrites();
+    return ok;
   }
 
   end(chunk?: Buffer | string): this {

@@ -153,7 +153,8 @@ export class UpstreamConnection implements HeldWrites {
       if (length < 0) head += `content-length: ${body.length}\r\n`;
       this.hold();
       this.socket.write(`${head}\r\n`, 'latin1');
-      if (body.length > 0) this.socket.write(body);
+      // A body past the socket's buffer goes now (see H1Response.write).
+      if (body.length > 0 && !this.socket.write(body)) this.sendHeldWrites();
       this.sent();
       return;
     }
