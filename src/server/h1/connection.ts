@@ -78,6 +78,8 @@ export class H1Connection implements ResponseOwner {
   private clientEnded = false;
   private paused = false;
   private gone = false;
+  /** The server ended its side: requests that still arrive are not served. */
+  private ended = false;
   /** A refusal waiting for the parser to return, or for the response being written to end. */
   private pendingError: ParseError | null = null;
   /** Bytes of a request have arrived on it (a fresh connection counts as idle until then). */
@@ -148,7 +150,8 @@ export class H1Connection implements ResponseOwner {
     this.headersDone = true;
     // Requests pipelined behind one that is refused are not served: the answers would be
     // out of order (the refusal waits for the parser, or for the response before it).
-    if (this.pendingError !== null) return 0;
+    // Nor are requests that arrive once the server has ended its side: no answer could follow.
+    if (this.pendingError !== null || this.ended) return 0;
     const req = new H1Request(this.socket, METHODS[method] ?? 'GET', path, major, minor, raw, this.pressure);
     this.parsing = req;
     if (major === 1 && minor === 1 && firstField(raw, 'host') === undefined) {
@@ -217,7 +220,7 @@ export class H1Connection implements ResponseOwner {
       return;
     }
     if (!res.keptAlive || this.host.draining) {
-      this.socket.end();
+      this.endAfterWrites();
       return;
     }
     if (this.queue.length > 0) {
@@ -231,6 +234,16 @@ export class H1Connection implements ResponseOwner {
     }
     if (this.clientEnded) this.socket.end();
     else this.maybeIdle();
+  }
+
+  /**
+   * Ends the server's side once what is written has gone (a response may still be held for the
+   * end of the poll phase, write-batch.ts); a request arriving after it is read and dropped,
+   * never handed to the pipeline (the origin would run it and its answer could not be sent).
+   */
+  endAfterWrites(): void {
+    this.ended = true;
+    this.socket.end();
   }
 
   /** Nothing in flight and nothing arriving: the keep-alive limit runs from now. */

@@ -197,7 +197,11 @@ export class H1Response implements HeldWrites {
   destroy(_err?: Error): this {
     if (this.destroyed) return this;
     this.destroyed = true;
-    this.socket.destroy();
+    // What is held for the end of the poll phase (this answer's start, or a whole answer
+    // before it on the connection) goes to the kernel first, as it would have unheld.
+    const s = this.socket;
+    while (s.writableCorked > 0) s.uncork();
+    s.destroy();
     return this;
   }
 

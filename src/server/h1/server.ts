@@ -48,7 +48,7 @@ export function createH1Server(tls: TlsOptions | null, limits: H1Limits, handler
         if (!c.idle) continue;
         // A response that has just ended may still wait in the socket for the end of the
         // poll phase (write-batch.ts): it goes out, then the connection ends.
-        if (c.socket.writableLength > 0) c.socket.end();
+        if (c.socket.writableLength > 0) c.endAfterWrites();
         else c.socket.destroy();
       }
     },
