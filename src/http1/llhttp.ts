@@ -68,6 +68,31 @@ export const isToken = common._checkIsHttpToken;
 /** A field value holds a character HTTP does not allow (CR, LF, NUL, other controls). */
 export const hasInvalidChar = common._checkInvalidHeaderChar;
 
+/** What a connection does at each part of a message (onMessageBegin: the server's only). */
+export type ParserCallbacks = {
+  readonly onMessageBegin?: () => void;
+  /** Headers that took more than one read arrive in parts before onHeadersComplete. */
+  readonly onHeaders: (headers: string[], url: string) => void;
+  readonly onHeadersComplete: HeadersComplete;
+  readonly onBody: (chunk: Buffer) => void;
+  readonly onMessageComplete: () => void;
+  /** After each read the parser took from a socket it consumes. */
+  readonly onExecute: (ret: number | ParseError) => void;
+};
+
+/** A parser of requests or of responses, heads limited to maxHeaderBytes, calling `cb`. */
+export function newParser(type: 'request' | 'response', maxHeaderBytes: number, cb: ParserCallbacks): Parser {
+  const p = new HTTPParser();
+  p.initialize(type === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, {}, maxHeaderBytes, 0);
+  if (cb.onMessageBegin) p[kOnMessageBegin] = cb.onMessageBegin;
+  p[kOnHeaders] = cb.onHeaders;
+  p[kOnHeadersComplete] = cb.onHeadersComplete;
+  p[kOnBody] = cb.onBody;
+  p[kOnMessageComplete] = cb.onMessageComplete;
+  p[kOnExecute] = cb.onExecute;
+  return p;
+}
+
 type StreamHandle = { isStreamBase?: boolean; readStart(): number; readStop(): number };
 
 function handleOf(socket: Socket): StreamHandle | null {

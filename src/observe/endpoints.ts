@@ -166,7 +166,6 @@ export class EndpointTracker {
   }
 }
 
-
 type Judgement = { health: Health; reason: string | null; by: EndpointView['by'] };
 
 function judge(ep: object, s: Seen): Judgement {

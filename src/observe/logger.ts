@@ -61,8 +61,9 @@ export type LoggerOverrides = {
 };
 
 /**
- * pino with an asynchronous destination, so writing a log line never blocks the request
- * path; human-readable through pino-pretty when the terminal is interactive.
+ * Event lines through pino, written at once (they are few); access lines built by the
+ * gateway and written in 32 KiB batches (LineWriter: at once to a file, asynchronously to
+ * a pipe); both human-readable through pino-pretty when the terminal is interactive.
  */
 export function createLoggers(log: Config['log'], overrides: LoggerOverrides = {}): Loggers {
   const base = { base: null, timestamp: pino.stdTimeFunctions.isoTime, level: log.level } as const;

@@ -82,7 +82,7 @@ export class UpstreamPool {
           onChange: (host, addrs) => {
             this.events?.info({ pool: this.name, host, addrs }, 'DNS answer changed: reconnecting');
             // Pooled connections still lead to the old address: new ones follow the new answer.
-            for (const ep of this.endpoints) if (ep.config.host === host) this.replaceDispatcher(ep);
+            for (const ep of this.endpoints) if (ep.config.host === host) this.replaceConnections(ep);
           },
         })
       : null;
@@ -250,10 +250,10 @@ export class UpstreamPool {
       previousMs: ep.keepAliveMs,
     });
     ep.keepAliveMs = target;
-    this.replaceDispatcher(ep);
+    this.replaceConnections(ep);
   }
 
-  private replaceDispatcher(ep: EndpointState): void {
+  private replaceConnections(ep: EndpointState): void {
     const old = ep.dispatcher;
     const oldClient = ep.client;
     this.connectionsFor(ep);

@@ -1,20 +1,5 @@
 import type { Socket } from 'node:net';
-import {
-  type HeadersComplete,
-  HTTPParser,
-  METHODS,
-  type ParseError,
-  type Parser,
-  attachParser,
-  detachParser,
-  kOnBody,
-  kOnExecute,
-  kOnHeaders,
-  kOnHeadersComplete,
-  kOnMessageBegin,
-  kOnMessageComplete,
-  setReading,
-} from '../../http1/llhttp.ts';
+import { type HeadersComplete, METHODS, type ParseError, type Parser, attachParser, detachParser, newParser, setReading } from '../../http1/llhttp.ts';
 import { firstField } from '../../http1/fields.ts';
 import { H1Request } from './request.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
@@ -90,16 +75,15 @@ export class H1Connection implements ResponseOwner {
     this.host = host;
     this.keepAliveSeconds = Math.floor(host.limits.keepAliveTimeoutMs / 1000);
     this.headStart = performance.now();
-    const p = new HTTPParser();
-    p.initialize(HTTPParser.REQUEST, {}, host.limits.maxHeaderBytes, 0);
-    p[kOnMessageBegin] = this.onMessageBegin;
-    p[kOnHeaders] = this.onHeaders;
-    p[kOnHeadersComplete] = this.onHeadersComplete;
-    p[kOnBody] = this.onBody;
-    p[kOnMessageComplete] = this.onMessageComplete;
-    p[kOnExecute] = this.onExecute;
-    this.parser = p;
-    this.consumed = attachParser(p, socket, this.onData);
+    this.parser = newParser('request', host.limits.maxHeaderBytes, {
+      onMessageBegin: this.onMessageBegin,
+      onHeaders: this.onHeaders,
+      onHeadersComplete: this.onHeadersComplete,
+      onBody: this.onBody,
+      onMessageComplete: this.onMessageComplete,
+      onExecute: this.onExecute,
+    });
+    this.consumed = attachParser(this.parser, socket, this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('error', ignore);

@@ -1,20 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { errors } from 'undici';
-import {
-  type HeadersComplete,
-  HTTPParser,
-  type ParseError,
-  type Parser,
-  attachParser,
-  detachParser,
-  kOnBody,
-  kOnExecute,
-  kOnHeaders,
-  kOnHeadersComplete,
-  kOnMessageComplete,
-  setReading,
-} from '../../http1/llhttp.ts';
+import { type HeadersComplete, type ParseError, type Parser, attachParser, detachParser, newParser, setReading } from '../../http1/llhttp.ts';
 import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
 import { type HeldWrites, sendAfterPoll } from '../../http1/write-batch.ts';
 import { markSocketClosing, markSocketIdle, markSocketPromised } from '../connector.ts';
@@ -77,15 +64,14 @@ export class UpstreamConnection implements HeldWrites {
   constructor(socket: Socket, owner: ConnectionOwner) {
     this.socket = socket;
     this.owner = owner;
-    const p = new HTTPParser();
-    p.initialize(HTTPParser.RESPONSE, {}, owner.maxHeaderBytes, 0);
-    p[kOnHeaders] = this.onHeaders;
-    p[kOnHeadersComplete] = this.onHeadersComplete;
-    p[kOnBody] = this.onBody;
-    p[kOnMessageComplete] = this.onMessageComplete;
-    p[kOnExecute] = this.onExecute;
-    this.parser = p;
-    this.consumed = attachParser(p, socket, this.onData);
+    this.parser = newParser('response', owner.maxHeaderBytes, {
+      onHeaders: this.onHeaders,
+      onHeadersComplete: this.onHeadersComplete,
+      onBody: this.onBody,
+      onMessageComplete: this.onMessageComplete,
+      onExecute: this.onExecute,
+    });
+    this.consumed = attachParser(this.parser, socket, this.onData);
     this.tls = (socket as { encrypted?: boolean }).encrypted === true;
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
