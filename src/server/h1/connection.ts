@@ -32,6 +32,13 @@ export type ConnectionHost = {
 /** How long a refused connection may stay half open after its answer. */
 const REFUSED_LINGER_MS = 5000;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/**
+ * Pipelined requests held behind the one being answered before the socket is no longer read
+ * (the rest waits in the kernel, and the client's writes back up): without it, a client that
+ * pipelines without end makes the gateway hold every request it sends. The read that crosses
+ * the limit is parsed whole, so one read's worth (64 KiB) more may wait.
+ */
+const MAX_PIPELINED = 16;
 
 /**
  * One client connection: llhttp parses what arrives (reading from the socket itself when it
@@ -61,7 +68,11 @@ export class H1Connection implements ResponseOwner {
   /** When the connection went idle, waiting for a next request; 0 while it is not. */
   private idleSince = 0;
   private clientEnded = false;
-  private paused = false;
+  /** A request's body is full (its reader is slow): the socket is not read. */
+  private bodyFull = false;
+  /** MAX_PIPELINED requests wait: the socket is not read. */
+  private queueFull = false;
+  private reading = true;
   private gone = false;
   /** The server ended its side: requests that still arrive are not served. */
   private ended = false;
@@ -149,7 +160,13 @@ export class H1Connection implements ResponseOwner {
     }
     const res = new H1Response(this.socket, this, { method: req.method, minor, keepAlive: keepAlive && !this.host.draining });
     if (this.current === null) this.start(req, res);
-    else this.queue.push(req, res);
+    else {
+      this.queue.push(req, res);
+      if (this.queue.length >= 2 * MAX_PIPELINED && !this.queueFull) {
+        this.queueFull = true;
+        this.updateReading();
+      }
+    }
     return 0;
   };
 
@@ -178,10 +195,17 @@ export class H1Connection implements ResponseOwner {
 
   /** A request's body is full (true) or read (false): the socket is paused or resumed. */
   private readonly pressure = (full: boolean): void => {
-    if (full === this.paused || this.gone) return;
-    this.paused = full;
-    setReading(this.socket, this.consumed, !full);
+    if (this.gone) return;
+    this.bodyFull = full;
+    this.updateReading();
   };
+
+  private updateReading(): void {
+    const on = !this.bodyFull && !this.queueFull;
+    if (on === this.reading || this.gone) return;
+    this.reading = on;
+    setReading(this.socket, this.consumed, on);
+  }
 
   private start(req: H1Request, res: H1Response): void {
     this.current = res;
@@ -210,6 +234,10 @@ export class H1Connection implements ResponseOwner {
     if (this.queue.length > 0) {
       const nextReq = this.queue.shift() as H1Request;
       const nextRes = this.queue.shift() as H1Response;
+      if (this.queueFull && this.queue.length < 2 * MAX_PIPELINED) {
+        this.queueFull = false;
+        this.updateReading();
+      }
       // Not from inside the response's end(), which the pipeline is still running.
       process.nextTick(() => {
         if (!this.gone) this.start(nextReq, nextRes);
@@ -281,11 +309,10 @@ export class H1Connection implements ResponseOwner {
   /** The connection stops being an HTTP/1 connection of this server (an upgrade, a refusal). */
   private detach(): void {
     if (this.gone) return;
-    // Resumed first, should a full body have paused it: the next owner reads it.
-    if (this.paused) {
-      this.paused = false;
-      setReading(this.socket, this.consumed, true);
-    }
+    // Resumed first, should a full body or a full queue have paused it: the next owner reads it.
+    this.bodyFull = false;
+    this.queueFull = false;
+    this.updateReading();
     this.gone = true;
     this.host.forget(this);
     detachParser(this.parser, this.socket, this.consumed, this.onData);
