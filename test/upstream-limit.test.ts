@@ -111,12 +111,12 @@ describe('ConcurrencyLimiter', () => {
     const held = [l.tryAcquire()!, l.tryAcquire()!];
     const queued: Promise<Permit>[] = [];
     for (let i = 0; i < 20; i++) queued.push(l.acquire());
-    assert.equal(l.queued, 20, 'the 20th is admitted: its slot comes at worst 20 × 50 ms = 1000 ms from now');
+    assert.equal(l.queued, 20, 'the 20th is admitted: its slot comes after 10 holds of 100 ms, 1000 ms from now');
     const late = l.acquire();
     late.catch(() => {});
     const s = await Promise.race([shedOf(late), sleep(100).then(() => assert.fail('not shed at once: it waits in the queue'))]);
     assert.equal(s.reason, 'queue_full');
-    assert.match(s.message, /upstream "php" is at its limit of 2 requests in flight and a request queued behind the 20 waiting would get its slot only after about 1050 ms, longer than the 1000 ms a wait may last/);
+    assert.match(s.message, /upstream "php" is at its limit of 2 requests in flight and a request queued behind the 20 waiting would get its slot only after about 1100 ms, longer than the 1000 ms a wait may last/);
     assert.equal(l.queued, 20, 'the queue is untouched');
     // As the queue drains, newcomers are admitted to it again.
     for (const p of held) p.release();
@@ -126,6 +126,30 @@ describe('ConcurrencyLimiter', () => {
     assert.equal(l.queued, 18);
     l.close();
     for (const p of [...queued, again]) p.catch(() => {});
+  });
+
+  test('the time the requests in flight have already held their slots counts: the queue admits what comes in time', async () => {
+    let now = 0;
+    const l = new ConcurrencyLimiter({ limit: 2, queue: 100, queueTimeoutMs: 1020 }, { now: () => now });
+    for (let i = 0; i < 5; i++) {
+      const p = l.tryAcquire()!;
+      now += 100;
+      p.release();
+    }
+    const held = [l.tryAcquire()!, l.tryAcquire()!];
+    // Both have held their slots 95 ms of their 100: the slots free in 5 ms, then every 100 ms.
+    now += 95;
+    const queued: Promise<Permit>[] = [];
+    for (let i = 0; i < 30; i++) {
+      const w = l.acquire();
+      w.catch(() => {});
+      queued.push(w);
+    }
+    // The 22nd waits 5 + 10 × 100 = 1005 ms, the 23rd 1105; taken as just begun, only 20 would be.
+    assert.equal(l.queued, 22);
+    assert.equal(Math.round(l.expectedWaitMs()), 1105);
+    l.close();
+    for (const p of held) p.release();
   });
 
   test('uneven hold times make the queue admit fewer: the estimate counts how far holds stray', async () => {

@@ -60,6 +60,9 @@ export class Permit {
   private limiter: ConcurrencyLimiter | null;
   /** When it was admitted, on the limiter's clock. */
   readonly start: number;
+  /** The limiter's list of permits in flight, oldest first (linked here: no allocation per request). */
+  prev: Permit | null = null;
+  next: Permit | null = null;
 
   constructor(limiter: ConcurrencyLimiter, start: number) {
     this.limiter = limiter;
@@ -84,6 +87,8 @@ const TIMER_SLACK_MS = 1;
 const MAX_TIMER_MS = 2_147_483_647;
 /** Weight of the newest release in the smoothed hold time. */
 const HOLD_EWMA = 0.1;
+/** Past this many slots the wait is estimated without walking the permits in flight. */
+const WALK_MAX = 64;
 
 /**
  * A concurrency limit with a bounded FIFO queue in front of it (HAProxy's `maxconn` +
@@ -116,6 +121,9 @@ export class ConcurrencyLimiter {
   private holdMs = -1;
   /** How far a hold strays from holdMs, smoothed (as TCP's RTT variance): the estimate's error. */
   private holdDevMs = 0;
+  /** Permits in flight in the order they were admitted (the order they will most likely end). */
+  private oldest: Permit | null = null;
+  private newest: Permit | null = null;
   private readonly shedListeners = new Listeners<[reason: ShedReason, retryAfterSeconds: number]>();
 
   constructor(opts: ConcurrencyOptions, deps: ConcurrencyDeps = {}) {
@@ -155,7 +163,24 @@ export class ConcurrencyLimiter {
   tryAcquire(): Permit | null {
     if (this.waiting > 0 || this.active >= this.limit) return null;
     this.active++;
-    return new Permit(this, this.now());
+    return this.link(new Permit(this, this.now()));
+  }
+
+  private link(p: Permit): Permit {
+    p.prev = this.newest;
+    if (this.newest === null) this.oldest = p;
+    else this.newest.next = p;
+    this.newest = p;
+    return p;
+  }
+
+  private unlink(p: Permit): void {
+    if (p.prev === null) this.oldest = p.next;
+    else p.prev.next = p.next;
+    if (p.next === null) this.newest = p.prev;
+    else p.next.prev = p.prev;
+    p.prev = null;
+    p.next = null;
   }
 
   /**
@@ -189,16 +214,31 @@ export class ConcurrencyLimiter {
   }
 
   /**
-   * How long a newcomer would wait for its slot, at worst: the requests waiting now and
-   * itself, one slot freed every (hold time + its usual deviation) ÷ limit, as if those in
-   * flight had just begun; 0 before any permit was released. A request is queued only if
-   * this is within queueTimeoutMs, so the queue holds what the endpoint serves in time and a
-   * wait seldom ends in a shed.
+   * How long a newcomer would wait for its slot; 0 before any permit was released. Each slot
+   * frees when the request holding it has held it the smoothed hold time, then once every
+   * hold time after that; the newcomer gets the slot freed after as many others as wait
+   * ahead of it. Each hold may stray by the smoothed deviation, and those errors add up as
+   * independent ones do (by the square root of how many). A request is queued only if this
+   * is within queueTimeoutMs, so the queue holds what the endpoint serves in time and a wait
+   * seldom ends in a shed. Counting what the requests in flight have already held, rather
+   * than taking them as just begun, admits up to one more request per slot that comes in
+   * time (in the lab's overload scenario, inside the run-to-run spread: 1,061 and 1,064
+   * errors of 1,920, HAProxy 1,065 and 1,061).
    */
-  expectedWaitMs(): number {
+  expectedWaitMs(now: number = this.now()): number {
     const limit = this.limit;
-    if (this.holdMs < 0 || limit <= 0) return 0;
-    return ((this.waiting + 1) * (this.holdMs + this.holdDevMs)) / limit;
+    const hold = this.holdMs;
+    if (hold < 0 || limit <= 0) return 0;
+    const ahead = this.waiting;
+    if (limit > WALK_MAX || this.active !== limit) {
+      // Too many slots to walk, or a limit that just changed: as if those in flight had just begun.
+      return ((ahead + 1) * (hold + this.holdDevMs)) / limit;
+    }
+    const rounds = Math.floor(ahead / limit);
+    let p = this.oldest;
+    for (let i = ahead % limit; i > 0 && p !== null; i--) p = p.next;
+    const frees = p === null ? now + hold : Math.max(now, p.start + hold);
+    return frees - now + rounds * hold + Math.sqrt(rounds + 1) * this.holdDevMs;
   }
 
   /** Departures per second, as measured: how fast the queue drains now. */
@@ -238,6 +278,7 @@ export class ConcurrencyLimiter {
     const now = this.now();
     const inflight = this.active;
     this.active--;
+    this.unlink(p);
     this.departures = this.departures * Math.exp(-(now - this.lastDeparture) / this.tau) + 1;
     this.lastDeparture = now;
     const held = now - p.start;
@@ -255,7 +296,7 @@ export class ConcurrencyLimiter {
     while (this.waiting > 0 && this.active < limit) {
       const w = this.shift();
       this.active++;
-      w.resolve(new Permit(this, now));
+      w.resolve(this.link(new Permit(this, now)));
     }
   }
 
