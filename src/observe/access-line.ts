@@ -82,7 +82,7 @@ export function encodeAccessLine(buf: Buffer, off: number, p: LineParts): number
   let o = bytes(buf, off, OPEN[0]);
   o = int(buf, o, p.level);
   o = bytes(buf, o, OPEN[1]);
-  o += buf.write(isoNow(), o, 'latin1');
+  o = ascii(buf, o, isoNow());
   o = bytes(buf, o, OPEN[2]);
   o = str(buf, o, ctx.requestId);
   o = str(buf, bytes(buf, o, K_CLIENT), ctx.clientIp);
@@ -139,14 +139,23 @@ function bytes(buf: Buffer, off: number, b: Buffer): number {
  */
 function str(buf: Buffer, off: number, s: string | null | undefined): number {
   if (s === null || s === undefined) return bytes(buf, off, NULL);
-  for (let i = 0; i < s.length; i++) {
+  buf[off] = 0x22;
+  // Copied as it is checked: for strings this short a call into buf.write costs more.
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return off + buf.write(JSON.stringify(s), off);
+    buf[off + 1 + i] = c;
   }
-  buf[off] = 0x22;
-  const o = off + 1 + buf.write(s, off + 1, 'latin1');
-  buf[o] = 0x22;
-  return o + 1;
+  buf[off + 1 + n] = 0x22;
+  return off + n + 2;
+}
+
+/** ASCII known to need no escape (the clock). */
+function ascii(buf: Buffer, off: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) buf[off + i] = s.charCodeAt(i);
+  return off + n;
 }
 
 /** A non-negative integer's digits (other numbers as JavaScript writes them; NaN and infinities as JSON does, null). */
