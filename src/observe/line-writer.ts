@@ -84,9 +84,14 @@ export class LineWriter implements RawSink {
     this.timer = null;
     if (this.len === 0) return;
     const batch = this.buf.subarray(0, this.len);
-    // The batch keeps the buffer it was encoded in; the next lines get a new one.
-    this.buf = Buffer.allocUnsafe(BUFFER_BYTES);
     this.len = 0;
+    if (this.sync && !this.writing) {
+      // Written before this returns: the buffer is free again for the next lines.
+      this.writeNow(batch);
+      return;
+    }
+    // The batch keeps the buffer it was encoded in until it is written; the next lines get a new one.
+    this.buf = Buffer.allocUnsafe(BUFFER_BYTES);
     this.enqueue(batch);
   };
 
