@@ -2,7 +2,7 @@
 // http-proxy on this machine: throughput, latency at a fixed rate, 1 MiB bodies, memory with
 // many keep-alive connections, the lab's failure scenarios, and a CPU profile of gatewise.
 // Everything runs on 127.0.0.1, every load is bounded in count and time, and every process
-// the bench starts is stopped by its PID. The full run takes about 15 minutes.
+// the bench starts is stopped by its PID. The full run takes about 23 minutes.
 //
 // Environment:
 //   BENCH_RUNS=3          rounds per configuration (interleaved), and resilience runs (BENCH_RES_RUNS, default 1)
