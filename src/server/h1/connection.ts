@@ -113,7 +113,8 @@ export class H1Connection implements ResponseOwner {
       if (keepAliveTimeoutMs > 0 && now - this.idleSince >= keepAliveTimeoutMs) this.socket.destroy();
       return;
     }
-    if (this.headStart === 0) return;
+    // Not read because of the gateway's own limit (MAX_PIPELINED): the client is not late.
+    if (this.headStart === 0 || this.queueFull) return;
     const late = this.headersDone ? requestTimeoutMs > 0 && now - this.headStart >= requestTimeoutMs : headersTimeoutMs > 0 && now - this.headStart >= headersTimeoutMs;
     if (!late) return;
     const err = Object.assign(new Error('the client did not send its request in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
@@ -236,6 +237,8 @@ export class H1Connection implements ResponseOwner {
       const nextRes = this.queue.shift() as H1Response;
       if (this.queueFull && this.queue.length < 2 * MAX_PIPELINED) {
         this.queueFull = false;
+        // A head cut off by the pause is timed again from when reading resumes.
+        if (this.headStart !== 0) this.headStart = performance.now();
         this.updateReading();
       }
       // Not from inside the response's end(), which the pipeline is still running.
@@ -255,6 +258,11 @@ export class H1Connection implements ResponseOwner {
    */
   endAfterWrites(): void {
     this.ended = true;
+    // Requests waiting behind the last answer are never served; the socket is read again
+    // (what arrives is dropped), or the client's own end would never be seen.
+    this.queue.length = 0;
+    this.queueFull = false;
+    this.updateReading();
     this.socket.end();
   }
 
