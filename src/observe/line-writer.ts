@@ -85,18 +85,15 @@ export class LineWriter implements RawSink {
     if (this.len === 0) return;
     const batch = this.buf.subarray(0, this.len);
     this.len = 0;
-    if (this.sync && !this.writing) {
-      // Written before this returns: the buffer is free again for the next lines.
-      this.writeNow(batch);
-      return;
-    }
-    // The batch keeps the buffer it was encoded in until it is written; the next lines get a new one.
-    this.buf = Buffer.allocUnsafe(BUFFER_BYTES);
+    // A file takes the batch before enqueue returns, so its buffer serves the next lines;
+    // otherwise the batch keeps the buffer until it is written and the next lines get a new one.
+    if (!this.sync) this.buf = Buffer.allocUnsafe(BUFFER_BYTES);
     this.enqueue(batch);
   };
 
   private enqueue(batch: Buffer): void {
-    if (this.sync && !this.writing) {
+    // (A file is never written asynchronously, so nothing of it is ever in flight.)
+    if (this.sync) {
       this.writeNow(batch);
       return;
     }

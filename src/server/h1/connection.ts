@@ -70,8 +70,6 @@ export class H1Connection implements ResponseOwner {
   private clientEnded = false;
   /** A request's body is full (its reader is slow): the socket is not read. */
   private bodyFull = false;
-  /** MAX_PIPELINED requests wait: the socket is not read. */
-  private queueFull = false;
   private reading = true;
   private gone = false;
   /** The server ended its side: requests that still arrive are not served. */
@@ -163,10 +161,7 @@ export class H1Connection implements ResponseOwner {
     if (this.current === null) this.start(req, res);
     else {
       this.queue.push(req, res);
-      if (this.queue.length >= 2 * MAX_PIPELINED && !this.queueFull) {
-        this.queueFull = true;
-        this.updateReading();
-      }
+      if (this.queueFull) this.updateReading();
     }
     return 0;
   };
@@ -201,6 +196,11 @@ export class H1Connection implements ResponseOwner {
     this.updateReading();
   };
 
+  /** MAX_PIPELINED requests wait (with their responses): the socket is not read. */
+  private get queueFull(): boolean {
+    return this.queue.length >= 2 * MAX_PIPELINED;
+  }
+
   private updateReading(): void {
     const on = !this.bodyFull && !this.queueFull;
     if (on === this.reading || this.gone) return;
@@ -233,10 +233,10 @@ export class H1Connection implements ResponseOwner {
       return;
     }
     if (this.queue.length > 0) {
+      const wasFull = this.queueFull;
       const nextReq = this.queue.shift() as H1Request;
       const nextRes = this.queue.shift() as H1Response;
-      if (this.queueFull && this.queue.length < 2 * MAX_PIPELINED) {
-        this.queueFull = false;
+      if (wasFull && !this.queueFull) {
         // A head cut off by the pause is timed again from when reading resumes.
         if (this.headStart !== 0) this.headStart = performance.now();
         this.updateReading();
@@ -261,7 +261,6 @@ export class H1Connection implements ResponseOwner {
     // Requests waiting behind the last answer are never served; the socket is read again
     // (what arrives is dropped), or the client's own end would never be seen.
     this.queue.length = 0;
-    this.queueFull = false;
     this.updateReading();
     this.socket.end();
   }
@@ -317,9 +316,10 @@ export class H1Connection implements ResponseOwner {
   /** The connection stops being an HTTP/1 connection of this server (an upgrade, a refusal). */
   private detach(): void {
     if (this.gone) return;
-    // Resumed first, should a full body or a full queue have paused it: the next owner reads it.
+    // Resumed first, should a full body or a full queue have paused it: the next owner reads
+    // it. Requests still queued are never served once the connection is no longer ours.
     this.bodyFull = false;
-    this.queueFull = false;
+    this.queue.length = 0;
     this.updateReading();
     this.gone = true;
     this.host.forget(this);
