@@ -1,6 +1,6 @@
 import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { buildConnector } from 'undici';
+import { buildConnector, type Connector, type ConnectorBuildOptions } from './undici-parts.ts';
 import type { LookupFunction } from './dns.ts';
 import { ANNOUNCED_KEEPALIVE_MARGIN_MS, type ReuseGuard, type SocketState } from './reuse-guard.ts';
 
@@ -49,7 +49,7 @@ export type ConnectorOptions = {
  * undici's connector, timed: the lookup, TCP and TLS phases of each new connection are
  * measured from the socket's own events, so the access log can say where the time went.
  */
-export function timedConnector(opts: ConnectorOptions): buildConnector.connector {
+export function timedConnector(opts: ConnectorOptions): Connector {
   const base = buildConnector({
     // undici's own connect timer runs on its coarse timer wheel (it fired 230 ms late for a
     // 500 ms limit); ours below is exact, theirs only a backstop.
@@ -60,7 +60,7 @@ export function timedConnector(opts: ConnectorOptions): buildConnector.connector
     ...(opts.lookup ? { lookup: opts.lookup } : {}),
     // Happy Eyeballs: try every address the name has, not just the first.
     autoSelectFamily: true,
-  } as buildConnector.BuildOptions);
+  } as ConnectorBuildOptions);
   return (options, callback) => {
     const t0 = performance.now();
     let tLookup: number | null = null;

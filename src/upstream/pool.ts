@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { Pool as UndiciPool } from './undici-parts.ts';
 import type { Config, Upstream } from '../config/schema.ts';
 import type { ProxyError } from '../errors/proxy-error.ts';
 import { publishPeerCertificate } from '../observe/cert-events.ts';
@@ -210,7 +211,7 @@ export class UpstreamPool {
       },
     });
     const maxResponseSize = this.global.limits.maxResponseBodyBytes;
-    self.pool = new Pool(origin, {
+    self.pool = new UndiciPool(origin, {
       connections: config.keepAlive.maxConnections,
       pipelining: 1,
       keepAliveTimeout: ep.keepAliveMs,

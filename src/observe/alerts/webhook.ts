@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import type { Alerts } from '../../config/schema.ts';
 import { type Alert, jsonPayload, slackPayload } from './alert.ts';
 
@@ -16,7 +16,8 @@ export class WebhookSender {
   private readonly hooks: { url: string; format: 'json' | 'slack'; queue: Promise<void> }[];
   private readonly gateway: string;
   private readonly events: Logger;
-  private readonly agent = new Agent({ connections: 2 });
+  /** undici is loaded with the first message: most gateways send none, and all of undici is ~20 MB resident. */
+  private client: Promise<{ agent: Agent; request: typeof import('undici').request }> | null = null;
 
   constructor(webhooks: Alerts['webhooks'], gateway: string, events: Logger) {
     this.hooks = webhooks.map((w) => ({ ...w, queue: Promise.resolve() }));
@@ -36,15 +37,17 @@ export class WebhookSender {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
     clearTimeout(timer);
-    await this.agent.destroy();
+    if (this.client) await (await this.client).agent.destroy();
   }
 
   private async post(url: string, body: string, a: Alert): Promise<void> {
+    this.client ??= import('undici').then(({ Agent, request }) => ({ agent: new Agent({ connections: 2 }), request }));
+    const { agent, request } = await this.client;
     for (let n = 1; n <= TRIES; n++) {
       try {
         const res = await request(url, {
           method: 'POST',
-          dispatcher: this.agent,
+          dispatcher: agent,
           headers: { 'content-type': 'application/json', 'user-agent': 'gatewise-alerts' },
           body,
           signal: AbortSignal.timeout(TIMEOUT_MS),

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { errors } from 'undici';
+import { errors } from '../undici-parts.ts';
 import { type HeadersComplete, type ParseError, type Parser, attachParser, detachParser, newParser, setReading } from '../../http1/llhttp.ts';
 import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
 import { type HeldWrites, sendAfterPoll } from '../../http1/write-batch.ts';

@@ -1,4 +1,5 @@
-import { type Dispatcher, type buildConnector, errors } from 'undici';
+import type { Dispatcher } from 'undici';
+import { type ConnectOptions, type Connector, errors } from '../undici-parts.ts';
 import { type ConnectionOwner, UpstreamConnection } from './connection.ts';
 import { type DispatchOptions, Exchange } from './exchange.ts';
 
@@ -14,7 +15,7 @@ export type H1PoolOptions = {
   readonly maxHeaderBytes: number;
   readonly maxResponseBytes: number | null;
   /** Opens a connection: undici's connector (DNS, TCP, TLS, Happy Eyeballs), timed (connector.ts). */
-  readonly connect: buildConnector.connector;
+  readonly connect: Connector;
 };
 
 /** How often idle connections past their keep-alive are closed (reuse checks the limit itself, exactly). */
@@ -102,7 +103,7 @@ export class H1Pool implements ConnectionOwner {
         port: url.port || (https ? '443' : '80'),
         servername: null,
         localAddress: null,
-      } as unknown as buildConnector.Options,
+      } as unknown as ConnectOptions,
       (err, socket) => {
         if (err !== null || !socket) {
           this.open--;
