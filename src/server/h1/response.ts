@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
+import { LAST_CHUNK, writeFramed } from '../../http1/chunked.ts';
 import { hasInvalidChar, isToken } from '../../http1/llhttp.ts';
 import { type HeldWrites, sendAfterPoll } from '../../http1/write-batch.ts';
 
@@ -154,14 +154,15 @@ export class H1Response implements HeldWrites {
       s.cork();
       sendAfterPoll(this);
     }
-    if (this.head !== null) {
-      s.write(this.head, 'latin1');
-      this.head = null;
+    // The head goes with the first chunk (usually the whole body), in one buffer.
+    const head = this.head ?? '';
+    this.head = null;
+    const size = this.bodyless ? 0 : typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (size === 0) {
+      if (head.length > 0) s.write(head, 'latin1');
+      return true;
     }
-    if (this.bodyless) return true;
-    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-    if (size === 0) return true;
-    const ok = this.chunked ? writeChunk(s, chunk, size) : s.write(chunk);
+    const ok = writeFramed(s, head, chunk, size, this.chunked);
     // A body past the socket's buffer goes out now, as unheld: held, a large body would move
     // one buffer a loop turn (its sender waits for 'drain', which waits for the send).
     if (!ok) this.sendHeldWrites();

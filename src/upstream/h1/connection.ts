@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { errors } from '../undici-parts.ts';
 import { type HeadersComplete, type ParseError, type Parser, attachParser, detachParser, newParser, setReading } from '../../http1/llhttp.ts';
-import { LAST_CHUNK, writeChunk } from '../../http1/chunked.ts';
+import { LAST_CHUNK, writeChunk, writeFramed } from '../../http1/chunked.ts';
 import { type HeldWrites, sendAfterPoll } from '../../http1/write-batch.ts';
 import { markSocketClosing, markSocketIdle, markSocketPromised } from '../connector.ts';
 import type { Exchange } from './exchange.ts';
@@ -138,9 +138,8 @@ export class UpstreamConnection implements HeldWrites {
     if (Buffer.isBuffer(body)) {
       if (length < 0) head += `content-length: ${body.length}\r\n`;
       this.hold();
-      this.socket.write(`${head}\r\n`, 'latin1');
-      // A body past the socket's buffer goes now (see H1Response.write).
-      if (body.length > 0 && !this.socket.write(body)) this.sendHeldWrites();
+      // The head and a small body go as one buffer; a body past the socket's buffer goes now (see H1Response.write).
+      if (!writeFramed(this.socket, `${head}\r\n`, body, body.length, false)) this.sendHeldWrites();
       this.sent();
       return;
     }
