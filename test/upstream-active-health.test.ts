@@ -11,6 +11,7 @@ import { type EndpointState, isAvailable } from '../src/upstream/endpoint.ts';
 import { ActiveHealthChecker, type ActiveHealthOptions } from '../src/upstream/health/active.ts';
 import { socketState } from '../src/upstream/connector.ts';
 import type { H1Pool } from '../src/upstream/h1/pool.ts';
+import { LazyDispatcher } from '../src/upstream/lazy-dispatcher.ts';
 import { ReuseGuard } from '../src/upstream/reuse-guard.ts';
 
 const toClose: { close(): Promise<unknown> }[] = [];
@@ -31,7 +32,7 @@ function endpointOf(o: RunningOrigin): EndpointState {
     pool: 'test',
     address: `${o.host}:${o.port}`,
     config: { url: o.url, protocol: 'http:', host: o.host, port: o.port, weight: 1, backup: false },
-    dispatcher,
+    dispatcher: new LazyDispatcher(() => dispatcher),
     // Health checks use undici's pool only.
     client: null as unknown as H1Pool,
     inflight: 0,

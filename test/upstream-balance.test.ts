@@ -3,10 +3,10 @@
 // statistical bounds are checked against the same draws on every run.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Pool } from 'undici';
 import { type BalancerKind, createBalancer, effectiveWeight, recordLatency } from '../src/upstream/balance/index.ts';
 import type { EndpointState } from '../src/upstream/endpoint.ts';
 import type { H1Pool } from '../src/upstream/h1/pool.ts';
+import type { LazyDispatcher } from '../src/upstream/lazy-dispatcher.ts';
 import { socketState } from '../src/upstream/connector.ts';
 import { ReuseGuard } from '../src/upstream/reuse-guard.ts';
 
@@ -16,7 +16,7 @@ function endpoint(address: string, opts: { weight?: number; backup?: boolean } =
     pool: 'test',
     address,
     config: { url: `http://${address}`, protocol: 'http:', host, port: Number(port), weight: opts.weight ?? 1, backup: opts.backup ?? false },
-    dispatcher: null as unknown as Pool,
+    dispatcher: null as unknown as LazyDispatcher,
     client: null as unknown as H1Pool,
     inflight: 0,
     ewmaMs: null,

@@ -3,7 +3,7 @@
 // (the `now` arguments) keeps time out of the tests except for the one about the timer.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Pool } from 'undici';
+import type { LazyDispatcher } from '../src/upstream/lazy-dispatcher.ts';
 import { type EndpointState, isAvailable } from '../src/upstream/endpoint.ts';
 import type { H1Pool } from '../src/upstream/h1/pool.ts';
 import { OutlierDetector } from '../src/upstream/health/outlier.ts';
@@ -16,7 +16,7 @@ function endpoint(address: string): EndpointState {
     pool: 'test',
     address,
     config: { url: `http://${address}`, protocol: 'http:', host, port: Number(port), weight: 1, backup: false },
-    dispatcher: null as unknown as Pool,
+    dispatcher: null as unknown as LazyDispatcher,
     client: null as unknown as H1Pool,
     inflight: 0,
     ewmaMs: 12,

@@ -4,7 +4,6 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import { certificateNames } from '../server/sni.ts';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigIssue } from './issues.ts';
@@ -143,7 +142,7 @@ function resolveFiles(config: Config, baseDir: string): SchemaIssue[] {
 /** Whether OpenSSL takes the files as a certificate (chain) and its private key; null if so. */
 function keyPairProblem(cert: string, key: string): { message: string; hint: string } | null {
   try {
-    createSecureContext({ cert: readFileSync(cert), key: readFileSync(key) });
+    process.getBuiltinModule('node:tls').createSecureContext({ cert: readFileSync(cert), key: readFileSync(key) });
     return null;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -3,7 +3,7 @@
 // document and the plain text always tell the same story.
 
 import { readFile } from 'node:fs/promises';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../http1/status-codes.ts';
 import { renderHtml, renderTemplate } from './page-html.ts';
 import { renderProblem } from './page-problem.ts';
 import { renderText } from './page-text.ts';

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from './prom-parts.ts';
 import type { EndpointView, Health } from './endpoints.ts';
 import { CounterFamily, HistogramFamily } from './metric-cells.ts';
 import type { AttemptEndEvent, EndpointHealthEvent, MaskedEvent, RequestEndEvent, ShedEvent } from './events.ts';

@@ -61,7 +61,7 @@ export class Tunnel implements Dispatcher.DispatchHandler {
       this.reject = rej;
     });
     const { endpoint, path, headers, protocol } = this.input;
-    endpoint.dispatcher.dispatch({ path, method: 'GET', headers, upgrade: protocol }, this);
+    endpoint.dispatcher.get().dispatch({ path, method: 'GET', headers, upgrade: protocol }, this);
     return p;
   }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
-import { type Http2Session, type ServerHttp2Session, createSecureServer } from 'node:http2';
+import type { Http2Session, ServerHttp2Session, createSecureServer } from 'node:http2';
 import type { Config, ListenTls } from '../config/schema.ts';
 import type { AccessOutput } from '../observe/access-log.ts';
 import { type Handlers, type Listener, clientErrorHandler, http1Options, renew, tlsErrorHandler, trackSockets } from './listener.ts';
@@ -18,7 +18,8 @@ import { SniCertificates } from './sni.ts';
  */
 export function createH2Listener(config: Config, tls: ListenTls, pipeline: Handlers, accessLog: AccessOutput): Listener {
   const sni = tls.sni.length > 0 ? new SniCertificates(tls) : null;
-  const server = createSecureServer(
+  // node:http2 is loaded only for an HTTP/2 listener: a gateway without one leaves it (and its memory) unloaded.
+  const server = process.getBuiltinModule('node:http2').createSecureServer(
     {
       cert: readFileSync(tls.cert),
       key: readFileSync(tls.key),

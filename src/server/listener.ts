@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { ServerOptions } from 'node:http';
-import { Server as TlsServer } from 'node:tls';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config, Listen } from '../config/schema.ts';
@@ -166,7 +165,7 @@ export function tlsErrorHandler(config: Config, accessLog: AccessOutput, server:
 }
 
 export function renew(server: NetServer, at: Listen, sni: SniCertificates | null): string | null {
-  if (!at.tls || !(server instanceof TlsServer)) return null;
+  if (!at.tls || !(server instanceof process.getBuiltinModule('node:tls').Server)) return null;
   try {
     server.setSecureContext({ cert: readFileSync(at.tls.cert), key: readFileSync(at.tls.key) });
     sni?.reload(at.tls);

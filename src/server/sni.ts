@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type SecureContext, createSecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import type { ListenTls } from '../config/schema.ts';
 
 /** The host names a certificate is for: its DNS subjectAltNames, else its CN; lower-cased. */
@@ -46,7 +46,7 @@ function build(tls: ListenTls): Map<string, SecureContext> {
   const out = new Map<string, SecureContext>();
   for (const pair of tls.sni) {
     const cert = readFileSync(pair.cert);
-    const ctx = createSecureContext({ cert, key: readFileSync(pair.key) });
+    const ctx = process.getBuiltinModule('node:tls').createSecureContext({ cert, key: readFileSync(pair.key) });
     for (const name of certificateNames(cert)) if (!out.has(name)) out.set(name, ctx);
   }
   return out;

@@ -1,6 +1,6 @@
-import type { Pool } from 'undici';
 import type { Endpoint } from '../config/schema.ts';
 import type { H1Pool } from './h1/pool.ts';
+import type { LazyDispatcher } from './lazy-dispatcher.ts';
 import type { ReuseGuard } from './reuse-guard.ts';
 
 /** Why an endpoint takes no traffic right now; null when it does. */
@@ -21,7 +21,7 @@ export type EndpointState = {
    * `dispatcher` (undici) the health checks and upgrades.
    */
   client: H1Pool;
-  dispatcher: Pool;
+  dispatcher: LazyDispatcher;
   /** Idle time after which the gateway gives up a pooled connection; lowered when the origin is seen closing sooner. */
   keepAliveMs: number;
   /** Its connections, and how long one may have been idle and still carry a request that must not be sent twice. */

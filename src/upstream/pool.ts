@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Pool } from 'undici';
-import { Pool as UndiciPool } from './undici-parts.ts';
+import { loadPool } from './undici-parts.ts';
+import { LazyDispatcher } from './lazy-dispatcher.ts';
 import type { Config, Upstream } from '../config/schema.ts';
 import type { ProxyError } from '../errors/proxy-error.ts';
 import { publishPeerCertificate } from '../observe/cert-events.ts';
@@ -99,7 +99,7 @@ export class UpstreamPool {
         upSince: 0,
         keepAliveMs: config.keepAlive.idleMs,
         reuse: new ReuseGuard(socketState),
-        dispatcher: null as unknown as Pool,
+        dispatcher: null as unknown as LazyDispatcher,
         client: null as unknown as H1Pool,
       };
       this.connectionsFor(state);
@@ -194,7 +194,7 @@ export class UpstreamPool {
   private connectionsFor(ep: EndpointState): void {
     const { config } = this;
     const origin = `${ep.config.protocol}//${ep.address}`;
-    const self: { pool: Pool | null } = { pool: null };
+    const self: { pool: LazyDispatcher | null } = { pool: null };
     const connect = timedConnector({
       timeoutMs: config.timeouts.connectMs,
       lookup: this.dns?.lookup ?? null,
@@ -211,10 +211,11 @@ export class UpstreamPool {
       },
     });
     const maxResponseSize = this.global.limits.maxResponseBodyBytes;
-    self.pool = new UndiciPool(origin, {
+    const keepAliveMs = ep.keepAliveMs;
+    self.pool = new LazyDispatcher(() => new (loadPool())(origin, {
       connections: config.keepAlive.maxConnections,
       pipelining: 1,
-      keepAliveTimeout: ep.keepAliveMs,
+      keepAliveTimeout: keepAliveMs,
       // undici also honours the origin's `Keep-Alive: timeout=`, minus this margin, so
       // the gateway gives up an idle connection before the origin closes it.
       keepAliveTimeoutThreshold: ANNOUNCED_KEEPALIVE_MARGIN_MS,
@@ -225,7 +226,7 @@ export class UpstreamPool {
       maxResponseSize: maxResponseSize ?? -1,
       strictContentLength: true,
       connect,
-    });
+    }));
     ep.dispatcher = self.pool;
     ep.client = new H1Pool({
       url: new URL(origin),

@@ -17,5 +17,10 @@ export type ConnectorBuildOptions = Undici.buildConnector.BuildOptions;
 export const buildConnector = load('undici/lib/core/connect.js') as typeof Undici.buildConnector;
 /** undici's error classes: the gateway's own pool raises the same ones, so one classifier reads both. */
 export const errors = load('undici/lib/core/errors.js') as typeof Undici.errors;
-/** undici's pool, for active health checks and upgrades (requests use h1/pool.ts). */
-export const Pool = load('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
+/**
+ * undici's pool, for active health checks and upgrades (requests use h1/pool.ts). Loaded
+ * when first needed (lazy-dispatcher.ts): its Client requires node:http2 as it loads.
+ */
+export function loadPool(): typeof Undici.Pool {
+  return load('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
+}

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { listen } from '../../server/listener.ts';
@@ -38,7 +38,8 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 export async function startAdminServer(o: AdminOptions): Promise<AdminServer> {
   const auth = new AdminAuth(o.token);
   const stream = new EventStream(o.obs);
-  const server = createServer((req, res) => {
+  // Not imported: node:http's ES module facade loads Node's bundled undici (http1/status-codes.ts).
+  const server = process.getBuiltinModule('node:http').createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       o.events.error({ err, path: req.url }, 'admin request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../../http1/status-codes.ts';
 import type { Duplex } from 'node:stream';
 import { LAST_CHUNK, writeFramed } from '../../http1/chunked.ts';
 import { hasInvalidChar, isToken } from '../../http1/llhttp.ts';

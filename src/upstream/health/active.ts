@@ -210,6 +210,7 @@ export class ActiveHealthChecker {
       const onAbort = () => done(timedOut ? `timed out after ${timeoutMs} ms` : STOPPED);
       ac.signal.addEventListener('abort', onAbort, { once: true });
       ep.dispatcher
+        .get()
         .request({ path, method: 'GET', headers: this.headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: ac.signal })
         .then(async (res) => {
           // Read to the end so the connection goes back to the pool instead of being dropped.

@@ -1,0 +1,67 @@
+// What a started gateway with a plain HTTP listener leaves unloaded, each worth megabytes
+// resident: node:tls, node:http2, node:https and node:zlib (loaded by node:http's ES module
+// facade, by prom-client's index and by undici's Client), prom-client's index and undici's
+// Client. A TLS or HTTP/2 listener, a health check or an upgrade loads what it needs.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { test } from 'node:test';
+import * as prom from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from '../src/observe/prom-parts.ts';
+
+type Seen = { status: string; builtins: string[]; promIndex: boolean; undiciClient: boolean; afterHealthCheck: string[] };
+
+/** Starts a gateway in a child process, sends it one request over a raw socket, and reports what is loaded. */
+function startedGateway(): Seen {
+  const src = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+  const script = `
+    const { startGateway } = await import(${src('../src/gateway.ts')});
+    const { quickConfig } = await import(${src('../src/config/quick.ts')});
+    const { createRequire, default: Module } = await import('node:module');
+    const net = await import('node:net');
+    const gw = await startGateway(quickConfig({ listen: '127.0.0.1:0', upstreams: ['http://127.0.0.1:9'] }));
+    // One request through the whole path (nothing listens on port 9: an explained 502).
+    const { port } = new URL(gw.url);
+    const status = await new Promise((resolve, reject) => {
+      const s = net.connect(Number(port), '127.0.0.1', () => s.write('GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n'));
+      let got = '';
+      s.on('data', (d) => (got += d)).on('end', () => resolve(got.split('\\r\\n')[0])).on('error', reject);
+    });
+    const heavy = ['tls', 'http2', 'https', 'zlib'];
+    const builtins = () => heavy.filter((m) => process.moduleLoadList.includes('NativeModule ' + m));
+    const cache = Object.keys(Module._cache ?? {});
+    const out = {
+      status,
+      builtins: builtins(),
+      promIndex: cache.includes(createRequire(import.meta.url).resolve('prom-client')),
+      undiciClient: cache.some((f) => f.endsWith('/undici/lib/dispatcher/client.js')),
+    };
+    // What a health check or an upgrade would do first: the detection sees it load.
+    const { loadPool } = await import(${src('../src/upstream/undici-parts.ts')});
+    loadPool();
+    out.afterHealthCheck = builtins();
+    // Its access lines go to stdout too.
+    process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n');
+    await gw.stop();
+  `;
+  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  assert.ok(line, stdout);
+  return JSON.parse(line.slice('RESULT '.length));
+}
+
+test("a started gateway with a plain HTTP listener has loaded neither node:tls, http2, https, zlib, prom-client's index nor undici's Client", () => {
+  const out = startedGateway();
+  assert.match(out.status, /^HTTP\/1\.1 502 /, 'the request went through the pipeline');
+  assert.deepEqual(out.builtins, []);
+  assert.equal(out.promIndex, false, "prom-client's index was loaded");
+  assert.equal(out.undiciClient, false, "undici's Client was loaded");
+  // The check sees a load when one happens: undici's Client requires node:http2 (and node:tls).
+  assert.ok(out.afterHealthCheck.includes('http2') && out.afterHealthCheck.includes('tls'), `after loading the Pool: ${out.afterHealthCheck}`);
+});
+
+test("each part of prom-client loaded from its own file is the one prom-client's index exports", () => {
+  assert.equal(Registry, prom.Registry);
+  assert.equal(Counter, prom.Counter);
+  assert.equal(Gauge, prom.Gauge);
+  assert.equal(collectDefaultMetrics, prom.collectDefaultMetrics);
+});
