@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { ConfigError, formatConfigIssues } from '../config/issues.ts';
 import { quickConfig } from '../config/quick.ts';
 import { type RunningGateway, startGateway } from '../gateway.ts';
+import { trimHeap } from './heap-trim.ts';
 
 const HELP = `usage: gatewise serve --config FILE
        gatewise serve --listen HOST:PORT --upstream URL [--upstream URL ...]
@@ -45,6 +46,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const gw = await startGateway(config);
+  try {
+    trimHeap();
+  } catch (err) {
+    gw.loggers.events.warn({ err }, 'the heap start-up grew could not be given back; the gateway runs as it is');
+  }
   const file = values.config;
   if (file && loadConfig) {
     // SIGHUP re-reads the file, like nginx -s reload: a bad file changes nothing.
