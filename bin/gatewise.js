@@ -10,7 +10,8 @@
 //
 // V8's young generation is left to grow as it does by default: capping it at 1 MiB
 // semi-spaces saved ~25 MB with 1,000 idle connections but cost ~30% more CPU per request
-// under load (measured with wrk, bench/).
+// under load (measured with wrk, bench/). What start-up alone grew is given back once the
+// gateway listens (src/cli/heap-trim.ts).
 import module from 'node:module';
 
 try {
