@@ -31,15 +31,19 @@ test('trimHeap shrinks a grown young generation, in a process started without --
 });
 
 test('gatewise serve starts with its young generation at its smallest', async () => {
-  const preload = new URL('./helpers/report-new-space.ts', import.meta.url).pathname;
+  const preload = new URL('./helpers/report-on-signal.ts', import.meta.url).pathname;
   const gw = await spawnGatewise(['serve', '--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:9'], { NODE_OPTIONS: `--import=${preload}` });
   try {
-    // The trim runs right after the start is logged: asked until the answer is the trimmed size, or 5 s.
+    // The trim runs right after the start is logged: asked until the answer is the trimmed
+    // size, for at most 50 questions; an answer not given within 2 s, or an exit, fails.
     let size = Number.NaN;
     for (let i = 0; i < 50; i++) {
       const seen = gw.output().length;
       gw.proc.kill('SIGUSR2');
-      while (!gw.output().slice(seen).includes('NEW_SPACE')) await sleep(20);
+      for (let waited = 0; !gw.output().slice(seen).includes('NEW_SPACE'); waited += 20) {
+        assert.ok(waited < 2000 && gw.proc.exitCode === null, `no answer to SIGUSR2:\n${gw.output()}`);
+        await sleep(20);
+      }
       size = Number(/NEW_SPACE (\d+)/.exec(gw.output().slice(seen))![1]);
       if (size <= 2 * MIB) break;
       await sleep(100);

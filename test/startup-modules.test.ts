@@ -6,9 +6,20 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import * as prom from 'prom-client';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from '../src/observe/prom-parts.ts';
+import { spawnGatewise } from './helpers/gateway-process.ts';
 
-type Seen = { status: string; builtins: string[]; promIndex: boolean; undiciClient: boolean; afterHealthCheck: string[] };
+const HEAVY = ['tls', 'http2', 'https', 'zlib'];
+
+type Seen = {
+  status: string;
+  builtins: string[];
+  promIndex: boolean;
+  undiciClient: boolean;
+  /** The same checks once the parts were loaded on purpose: each sees a load when one happens. */
+  after: { builtins: string[]; promIndex: boolean; undiciClient: boolean };
+};
 
 /** Starts a gateway in a child process, sends it one request over a raw socket, and reports what is loaded. */
 function startedGateway(): Seen {
@@ -27,18 +38,21 @@ function startedGateway(): Seen {
       s.on('data', (d) => (got += d)).on('end', () => resolve(got.split('\\r\\n')[0])).on('error', reject);
     });
     const heavy = ['tls', 'http2', 'https', 'zlib'];
-    const builtins = () => heavy.filter((m) => process.moduleLoadList.includes('NativeModule ' + m));
-    const cache = Object.keys(Module._cache ?? {});
-    const out = {
-      status,
-      builtins: builtins(),
-      promIndex: cache.includes(createRequire(import.meta.url).resolve('prom-client')),
-      undiciClient: cache.some((f) => f.endsWith('/undici/lib/dispatcher/client.js')),
+    const req = createRequire(import.meta.url);
+    const seen = () => {
+      const cache = Object.keys(Module._cache ?? {});
+      return {
+        builtins: heavy.filter((m) => process.moduleLoadList.includes('NativeModule ' + m)),
+        promIndex: cache.includes(req.resolve('prom-client')),
+        undiciClient: cache.some((f) => f.endsWith('/undici/lib/dispatcher/client.js')),
+      };
     };
-    // What a health check or an upgrade would do first: the detection sees it load.
+    const out = { status, ...seen() };
+    // What a health check or an upgrade does first, and prom-client's index loaded on purpose.
     const { loadPool } = await import(${src('../src/upstream/undici-parts.ts')});
     loadPool();
-    out.afterHealthCheck = builtins();
+    req('prom-client');
+    out.after = seen();
     // Its access lines go to stdout too.
     process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n');
     await gw.stop();
@@ -55,8 +69,9 @@ test("a started gateway with a plain HTTP listener has loaded neither node:tls, 
   assert.deepEqual(out.builtins, []);
   assert.equal(out.promIndex, false, "prom-client's index was loaded");
   assert.equal(out.undiciClient, false, "undici's Client was loaded");
-  // The check sees a load when one happens: undici's Client requires node:http2 (and node:tls).
-  assert.ok(out.afterHealthCheck.includes('http2') && out.afterHealthCheck.includes('tls'), `after loading the Pool: ${out.afterHealthCheck}`);
+  // Each check sees a load when one happens: undici's Client requires node:http2 (and
+  // node:tls), prom-client's index its Pushgateway (node:https, node:zlib).
+  assert.deepEqual(out.after, { builtins: HEAVY, promIndex: true, undiciClient: true });
 });
 
 test("each part of prom-client loaded from its own file is the one prom-client's index exports", () => {
@@ -64,4 +79,23 @@ test("each part of prom-client loaded from its own file is the one prom-client's
   assert.equal(Counter, prom.Counter);
   assert.equal(Gauge, prom.Gauge);
   assert.equal(collectDefaultMetrics, prom.collectDefaultMetrics);
+});
+
+test('gatewise serve, as an operator runs it, has loaded none of node:tls, http2, https, zlib', async () => {
+  const preload = new URL('./helpers/report-on-signal.ts', import.meta.url).pathname;
+  const gw = await spawnGatewise(['serve', '--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:9'], { NODE_OPTIONS: `--import=${preload}` });
+  try {
+    const seen = gw.output().length;
+    gw.proc.kill('SIGUSR2');
+    for (let waited = 0; !gw.output().slice(seen).includes('MODULES'); waited += 20) {
+      assert.ok(waited < 2000 && gw.proc.exitCode === null, `no answer to SIGUSR2:\n${gw.output()}`);
+      await sleep(20);
+    }
+    const loaded = /MODULES (.*)/.exec(gw.output().slice(seen))![1]!.split(',');
+    assert.deepEqual(HEAVY.filter((m) => loaded.includes(m)), []);
+    // The report names what is loaded: node:net always is.
+    assert.ok(loaded.includes('net'), loaded.join(','));
+  } finally {
+    await gw.signal('SIGTERM');
+  }
 });

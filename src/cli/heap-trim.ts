@@ -11,7 +11,7 @@ type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' })
  * the heap grows back only as far as the traffic needs: 10-13 MiB less resident at start,
  * 14 MiB less at the peak with 1,000 keep-alive connections when a configuration file was
  * read (2 MiB with `--upstream` alone), the same CPU per request under load
- * (docs/benchmarks.md); ~20 ms, once. Node has no call for such a collection, so the
+ * (docs/benchmarks.md); 20-30 ms, once. Node has no call for such a collection, so the
  * `gc` function of --expose-gc is taken at run time when the process was started without
  * the flag, as the expose-gc package does: the flag only gives contexts made after it that
  * function (Node warns that flags set at run time may do nothing; then this throws, and the

@@ -187,9 +187,10 @@ export class UpstreamPool {
   }
 
   /**
-   * The endpoint's two pools, made together and replaced together: the gateway's own
-   * HTTP/1.1 pool for requests (h1/pool.ts), and undici's for health checks and upgrades.
-   * Both open connections with one timed connector, so the reuse guard sees them all.
+   * The endpoint's two pools, replaced together: the gateway's own HTTP/1.1 pool for
+   * requests (h1/pool.ts), and undici's for health checks and upgrades, made on its first
+   * use (lazy-dispatcher.ts). Both open connections with one timed connector, so the reuse
+   * guard sees them all.
    */
   private connectionsFor(ep: EndpointState): void {
     const { config } = this;
