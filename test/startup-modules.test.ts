@@ -1,7 +1,7 @@
 // What a started gateway with a plain HTTP listener leaves unloaded, each worth megabytes
 // resident: node:tls, node:http2, node:https and node:zlib (loaded by node:http's ES module
-// facade, by prom-client's index and by undici's Client), prom-client's index and undici's
-// Client. A TLS or HTTP/2 listener, a health check or an upgrade loads what it needs.
+// facade, by prom-client's index and by undici's Client), prom-client's index, undici's index
+// and its Client. A TLS or HTTP/2 listener, a health check or an upgrade loads what it needs.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -17,8 +17,9 @@ type Seen = {
   builtins: string[];
   promIndex: boolean;
   undiciClient: boolean;
+  undiciIndex: boolean;
   /** The same checks once the parts were loaded on purpose: each sees a load when one happens. */
-  after: { builtins: string[]; promIndex: boolean; undiciClient: boolean };
+  after: { builtins: string[]; promIndex: boolean; undiciClient: boolean; undiciIndex: boolean };
 };
 
 /** Starts a gateway in a child process, sends it one request over a raw socket, and reports what is loaded. */
@@ -45,6 +46,7 @@ function startedGateway(): Seen {
         builtins: heavy.filter((m) => process.moduleLoadList.includes('NativeModule ' + m)),
         promIndex: cache.includes(req.resolve('prom-client')),
         undiciClient: cache.some((f) => f.endsWith('/undici/lib/dispatcher/client.js')),
+        undiciIndex: cache.includes(req.resolve('undici')),
       };
     };
     const out = { status, ...seen() };
@@ -52,6 +54,7 @@ function startedGateway(): Seen {
     const { loadPool } = await import(${src('../src/upstream/undici-parts.ts')});
     loadPool();
     req('prom-client');
+    req('undici');
     out.after = seen();
     // Its access lines go to stdout too.
     process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n');
@@ -63,15 +66,16 @@ function startedGateway(): Seen {
   return JSON.parse(line.slice('RESULT '.length));
 }
 
-test("a started gateway with a plain HTTP listener has loaded neither node:tls, http2, https, zlib, prom-client's index nor undici's Client", () => {
+test("a started gateway with a plain HTTP listener has loaded neither node:tls, http2, https, zlib, prom-client's index, undici's index nor its Client", () => {
   const out = startedGateway();
   assert.match(out.status, /^HTTP\/1\.1 502 /, 'the request went through the pipeline');
   assert.deepEqual(out.builtins, []);
   assert.equal(out.promIndex, false, "prom-client's index was loaded");
   assert.equal(out.undiciClient, false, "undici's Client was loaded");
+  assert.equal(out.undiciIndex, false, 'undici/index.js was loaded');
   // Each check sees a load when one happens: undici's Client requires node:http2 (and
   // node:tls), prom-client's index its Pushgateway (node:https, node:zlib).
-  assert.deepEqual(out.after, { builtins: HEAVY, promIndex: true, undiciClient: true });
+  assert.deepEqual(out.after, { builtins: HEAVY, promIndex: true, undiciClient: true, undiciIndex: true });
 });
 
 test("each part of prom-client loaded from its own file is the one prom-client's index exports", () => {

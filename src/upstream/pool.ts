@@ -195,7 +195,6 @@ export class UpstreamPool {
   private connectionsFor(ep: EndpointState): void {
     const { config } = this;
     const origin = `${ep.config.protocol}//${ep.address}`;
-    const self: { pool: LazyDispatcher | null } = { pool: null };
     const connect = timedConnector({
       timeoutMs: config.timeouts.connectMs,
       lookup: this.dns?.lookup ?? null,
@@ -205,7 +204,7 @@ export class UpstreamPool {
       onIdleClose: (idleMs) => {
         // Closed well before our own keep-alive limit, by a pool still in use (a replaced
         // or stopping one closes its idle sockets itself): the origin did it.
-        if (ep.dispatcher === self.pool && !this.closing && idleMs < ep.keepAliveMs - 50) {
+        if (ep.dispatcher === dispatcher && !this.closing && idleMs < ep.keepAliveMs - 50) {
           ep.reuse.closedAfterIdle(idleMs);
           this.learnIdle(ep, idleMs);
         }
@@ -213,7 +212,7 @@ export class UpstreamPool {
     });
     const maxResponseSize = this.global.limits.maxResponseBodyBytes;
     const keepAliveMs = ep.keepAliveMs;
-    self.pool = new LazyDispatcher(() => new (loadPool())(origin, {
+    const dispatcher = new LazyDispatcher(() => new (loadPool())(origin, {
       connections: config.keepAlive.maxConnections,
       pipelining: 1,
       keepAliveTimeout: keepAliveMs,
@@ -228,7 +227,7 @@ export class UpstreamPool {
       strictContentLength: true,
       connect,
     }));
-    ep.dispatcher = self.pool;
+    ep.dispatcher = dispatcher;
     ep.client = new H1Pool({
       url: new URL(origin),
       connections: config.keepAlive.maxConnections,

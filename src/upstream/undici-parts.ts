@@ -1,8 +1,9 @@
 // The parts of undici the gateway's upstream side uses, each loaded from its own file.
 // undici's index loads all of undici (fetch, WebSocket, the cache, mocks): ~20 MB resident
 // and ~50 ms at start, for a gateway that uses three of its parts (+9 MB with these alone,
-// measured in bare node; the Pool is now loaded only with its first use). undici has no "exports" map, so its files can be required; a
-// moved file fails test/undici-parts.test.ts, which checks each part is the index's own.
+// measured in bare node; the Pool only with its first use). undici has no "exports" map, so
+// its files can be required; a moved file fails test/undici-parts.test.ts, which checks each
+// part is the index's own, and test/startup-modules.test.ts that the index stays unloaded.
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 
