@@ -19,10 +19,11 @@ export type GatewayProcess = {
 
 /**
  * `gatewise ARGS` as a separate process, as an operator runs it: its memory is its own,
- * and signals reach it for real. Resolves once it logged that it listens.
+ * and signals reach it for real. Resolves once it logged that it listens. `nodeArgs` go to
+ * node before the script (V8 flags NODE_OPTIONS does not take).
  */
-export async function spawnGatewise(args: string[], env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
-  const proc = spawn(NODE, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+export async function spawnGatewise(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<GatewayProcess> {
+  const proc = spawn(NODE, [...nodeArgs, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
