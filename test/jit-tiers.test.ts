@@ -3,48 +3,31 @@
 // through V8's own --trace-opt lines, which the process writes to stdout as it compiles.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Agent, createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { skipMaglev } from '../src/cli/jit-tiers.ts';
 import { spawnGatewise } from './helpers/gateway-process.ts';
+import { startLoad } from './helpers/load.ts';
 
 const REQUESTS = 6000;
-
-function get(agent: Agent, url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 /** The --trace-opt compile lines written while REQUESTS requests went through the gateway. */
 async function tiersUnderLoad(origin: string, nodeArgs: string[]): Promise<{ maglev: number; turbofan: number }> {
   const gw = await spawnGatewise(['serve', '--listen', '127.0.0.1:0', '--upstream', origin], {}, ['--trace-opt', ...nodeArgs]);
-  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   try {
     // Start-up's own compiles (module loading, before `serve` runs) are not counted.
     await sleep(200);
     const seen = gw.output().length;
-    let sent = 0;
-    const worker = async (): Promise<void> => {
-      while (sent < REQUESTS) {
-        sent++;
-        assert.equal(await get(agent, `${gw.url}/`), 200);
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
+    const load = startLoad(gw.url, ['/'], { concurrency: 8, max: REQUESTS });
+    await load.done;
+    assert.deepEqual(new Set(load.seen.map((r) => r.status)), new Set([200]));
     await sleep(200);
     const lines = gw.output().slice(seen).split('\n');
     const count = (target: RegExp) => lines.filter((l) => l.startsWith('[compiling method') && target.test(l)).length;
     return { maglev: count(/\(target MAGLEV\)/), turbofan: count(/\(target TURBOFAN/) };
   } finally {
-    agent.destroy();
     await gw.signal('SIGTERM');
   }
 }
