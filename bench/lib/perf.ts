@@ -7,13 +7,15 @@
 //      VmRSS of the proxy and its children sampled every 200 ms);
 //   2. closed loop: wrk -t1 -c64 for `seconds` after 2 s of warm-up (V8 needs a few thousand
 //      requests to optimize the Node proxies: their first seconds run at half speed);
-//   3. open loop: 5,000 GET/s over 50 connections for `seconds` (after 1 s at that rate);
+//   3. fixed rate: 5,000 GET/s (Poisson arrivals, wrk) over 50 connections for `seconds`,
+//      after two 1 s calibration runs at that rate (fixed-rate.ts);
 //   4. 1 MiB responses: wrk -t1 -c16 GET /1m for `bigSeconds`;
 //   5. 1 MiB uploads: wrk -t1 -c16 POST /upload for `bigSeconds`.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tools } from './env.ts';
 import { MIB } from './bodies.ts';
+import { type FixedRateResult, runFixedRate } from './fixed-rate.ts';
 import { type InsideLatency, insideLatency, logSize } from './inside.ts';
 import { cpuSecondsTree, rssTree, runToEnd } from './proc.ts';
 import { rotate } from './resilience.ts';
@@ -34,24 +36,13 @@ export type PerfSettings = {
   targets: readonly TargetName[];
 };
 
-export type OpenLoopResult = {
-  sent: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
-  achievedRate: number;
-  maxLagMs: number;
-  fromDispatchMs: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null; mean: number | null };
-  fromScheduleMs: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null; mean: number | null };
-};
-
 export type IdleResult = { connected: number; sent: number; ok: number; non2xx: number; errors: number; closed: number; p50Ms: number | null; p99Ms: number | null };
 
 export type RunResult = {
   round: number;
   target: TargetName;
   closed: { rps: number; errors: number; p50Ms: number | null; p99Ms: number | null; cpuUsPerRequest: number | null; cpuShare: number | null };
-  latency: OpenLoopResult;
+  latency: FixedRateResult;
   /** gatewise only: the same window from its access log (durationMs), see inside.ts. */
   inside: InsideLatency | null;
   /** 1 MiB a request, so requests/s are also MiB/s. */
@@ -60,14 +51,13 @@ export type RunResult = {
   memory: { startBytes: number; peakBytes: number; endBytes: number; load: IdleResult } | null;
 };
 
-const OPEN_LOOP = fileURLToPath(new URL('../open-loop.ts', import.meta.url));
 const IDLE = fileURLToPath(new URL('../idle-conns.ts', import.meta.url));
 
 /** The exact commands, for the report (PORT and ORIGIN stand for what the run picked). */
 export function commands(s: PerfSettings): Record<string, string> {
   return {
     closed: `taskset -c ${LOAD_CORE} wrk -t1 -c64 -d${s.seconds}s --latency --timeout 5s http://127.0.0.1:PORT/`,
-    openLoop: `taskset -c ${LOAD_CORE} node bench/open-loop.ts --url http://127.0.0.1:PORT/ --rate ${s.rate} --connections ${s.rateConnections} --duration ${s.seconds} --warmup 1`,
+    fixedRate: `taskset -c ${LOAD_CORE} wrk -t1 -c${s.rateConnections} -d${s.seconds}s --timeout 5s -s fixed-rate.lua http://127.0.0.1:PORT/ (WRK_MEAN_MS: the mean gap per connection, ${(s.rateConnections * 1000) / s.rate} ms less what two 1 s calibration runs measured beyond it; bench/lib/fixed-rate.ts)`,
     down: `taskset -c ${LOAD_CORE} wrk -t1 -c16 -d${s.bigSeconds}s --latency --timeout 5s http://127.0.0.1:PORT/1m`,
     up: `taskset -c ${LOAD_CORE} wrk -t1 -c16 -d${s.bigSeconds}s --latency --timeout 5s -s upload.lua http://127.0.0.1:PORT/upload   (upload.lua: POST, 1 MiB body)`,
     idle: `taskset -c ${LOAD_CORE} node bench/idle-conns.ts --url http://127.0.0.1:PORT/ --connections ${s.idleConnections} --duration ${s.idleSeconds}`,
@@ -102,15 +92,6 @@ async function memoryTest(pid: number, url: string, s: PerfSettings) {
   }
 }
 
-async function openLoop(url: string, s: PerfSettings): Promise<OpenLoopResult> {
-  const r = await runToEnd(
-    [process.execPath, OPEN_LOOP, '--url', `${url}/`, '--rate', String(s.rate), '--connections', String(s.rateConnections), '--duration', String(s.seconds), '--warmup', '1'],
-    { core: LOAD_CORE, timeoutMs: (s.seconds + 40) * 1000 },
-  );
-  if (r.code !== 0) throw new Error(`open-loop failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as OpenLoopResult;
-}
-
 export async function runOnce(target: TargetName, round: number, o: { tools: Tools; originUrl: string; dir: string; s: PerfSettings }): Promise<RunResult> {
   const { tools, s } = o;
   const t = await startTarget(target, { tools, originUrl: o.originUrl, dir: o.dir, core: PROXY_CORE });
@@ -124,10 +105,9 @@ export async function runOnce(target: TargetName, round: number, o: { tools: Too
     const cpu = t.pid !== null ? cpuSecondsTree(t.pid) - cpu0 : null;
     const logFile = join(o.dir, 'access.log');
     const logFrom = target === 'gatewise' ? logSize(logFile) : 0;
-    const w1 = Date.now();
-    const latency = await openLoop(t.url, s);
-    // The generator measures after its 1 s warm-up at the same rate.
-    const inside = target === 'gatewise' ? await insideLatency(logFile, logFrom, w1 + 1000, Date.now()) : null;
+    const latency = await runFixedRate({ wrk: tools.wrk, url: `${t.url}/`, rate: s.rate, connections: s.rateConnections, seconds: s.seconds, core: LOAD_CORE, dir: o.dir });
+    // The measured run, after the calibration at the same rate.
+    const inside = target === 'gatewise' ? await insideLatency(logFile, logFrom, latency.startedAt, latency.endedAt) : null;
     const down = await runWrk({ wrk: tools.wrk, url: `${t.url}/1m`, connections: 16, seconds: s.bigSeconds, core: LOAD_CORE });
     const up = await runWrk({ wrk: tools.wrk, url: `${t.url}/upload`, connections: 16, seconds: s.bigSeconds, core: LOAD_CORE, uploadBytes: MIB, dir: o.dir });
     return {
@@ -168,7 +148,7 @@ export async function runPerf(o: { tools: Tools; originUrl: string; base: string
       const mem = r.memory ? `, ${(r.memory.peakBytes / MIB).toFixed(0)} MiB at ${o.s.idleConnections} conns` : '';
       o.log(
         `  round ${round} ${LABEL[target].padEnd(20)} ${r.closed.rps.toFixed(0).padStart(6)} req/s closed, ` +
-          `p99 ${fmt(r.latency.fromDispatchMs.p99)} / p99.9 ${fmt(r.latency.fromDispatchMs.p999)} ms at ${o.s.rate}/s, ` +
+          `p99 ${fmt(r.latency.ms.p99)} / p99.9 ${fmt(r.latency.ms.p999)} ms at ${r.latency.achievedRate.toFixed(0)}/s, ` +
           `1 MiB ${r.down.rps.toFixed(0)}↓ ${r.up.rps.toFixed(0)}↑ req/s${mem} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
       );
     }

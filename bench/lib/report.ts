@@ -36,9 +36,9 @@ type Metric = (r: RunResult) => number | null;
 
 export const METRICS = {
   rps: (r: RunResult) => r.closed.rps,
-  p50: (r: RunResult) => r.latency.fromDispatchMs.p50,
-  p99: (r: RunResult) => r.latency.fromDispatchMs.p99,
-  p999: (r: RunResult) => r.latency.fromDispatchMs.p999,
+  p50: (r: RunResult) => r.latency.ms.p50,
+  p99: (r: RunResult) => r.latency.ms.p99,
+  p999: (r: RunResult) => r.latency.ms.p999,
   down: (r: RunResult) => r.down.rps,
   up: (r: RunResult) => r.up.rps,
   rss: (r: RunResult) => r.memory?.peakBytes ?? null,
@@ -170,18 +170,26 @@ export function markdown(res: Results): string {
       }),
     );
 
-    L.push(`### Fixed rate (open loop): ${s.rate.toLocaleString('en-US')} GET/s, ${s.rateConnections} connections, ${s.seconds} s`, '');
-    L.push('Latency from the moment a request is handed to the client pool to its last body byte (ms, median of runs; per run in brackets). "From schedule" also counts the generator\'s own lateness against the ideal schedule (1 ms timer; the generator shares its CPU with the origin).', '');
+    L.push(`### Fixed rate: ${s.rate.toLocaleString('en-US')} GET/s (Poisson arrivals, wrk), ${s.rateConnections} connections, ${s.seconds} s`, '');
+    L.push(
+      'Latency from the request\'s first byte written to the response\'s last byte read, as wrk measures it (ms, median of runs; per run in brackets). ' +
+        'Each connection waits an exponentially distributed gap between an answer and its next request, its mean set by two 1 s calibration runs so that the rate holds (bench/lib/fixed-rate.ts). ' +
+        '"Steal" is the time the hypervisor gave the proxy\'s CPU and the load\'s CPU to something else during the run (/proc/stat).',
+      '',
+    );
     table(
-      ['configuration', 'p50', 'p99', 'p99.9', 'max', 'p99 / p99.9 from schedule', 'achieved rate', 'non-2xx + errors'],
+      ['configuration', 'p50', 'p90', 'p99', 'p99.9', 'max', 'achieved rate', 'steal, proxy / load CPU, ms', 'non-2xx + errors'],
       present.map((t) => [
         LABEL[t],
         n2(med(p, t, METRICS.p50)),
+        n2(med(p, t, (r) => r.latency.ms.p90)),
         `**${n2(med(p, t, METRICS.p99))}** (${each(p, t, METRICS.p99, n2)})`,
         `**${n2(med(p, t, METRICS.p999))}** (${each(p, t, METRICS.p999, n2)})`,
-        n1(med(p, t, (r) => r.latency.fromDispatchMs.max)),
-        `${n2(med(p, t, (r) => r.latency.fromScheduleMs.p99))} / ${n2(med(p, t, (r) => r.latency.fromScheduleMs.p999))}`,
+        n1(med(p, t, (r) => r.latency.ms.max)),
         n0(med(p, t, (r) => r.latency.achievedRate)),
+        runsOf(p, t)
+          .map((r) => r.latency.stealMs.map((x) => n0(x)).join(' / '))
+          .join(', '),
         String(runsOf(p, t).reduce((a, r) => a + r.latency.non2xx + r.latency.errors, 0)),
       ]),
     );
@@ -193,7 +201,7 @@ export function markdown(res: Results): string {
           `p50 ${m((r) => r.inside!.p50Ms)}, p99 **${m((r) => r.inside!.p99Ms)}** (${inside.map((r) => n2(r.inside!.p99Ms)).join(' / ')}), ` +
           `p99.9 **${m((r) => r.inside!.p999Ms)}** (${inside.map((r) => n2(r.inside!.p999Ms)).join(' / ')}), max ${m((r) => r.inside!.maxMs)} ms, ` +
           `over ${inside[0]!.inside!.lines.toLocaleString('en-US')} requests a run. The rest of the generator's figure is outside the proxy: the loopback, ` +
-          'the wakeups of three processes on two virtual CPUs, the generator itself.',
+          'the wakeups of three processes on two virtual CPUs.',
         '',
       );
     }
