@@ -19,3 +19,26 @@ export function skipMaglev(execArgv: readonly string[] = process.execArgv): bool
   setFlagsFromString('--no-maglev');
   return true;
 }
+
+/**
+ * Takes Node's timer objects through the re-arm of a fired timer once, before anything is
+ * optimized. V8 compiles code that reads an object field written only once as if the field
+ * were a constant; the first store after that throws away every function compiled on that
+ * assumption. Node writes a timer's async ids again only when a timer that has fired is
+ * re-armed with refresh(), which the gateway's connections do with their own timers, but
+ * rarely: under a steady load it first happened seconds to minutes in, and the
+ * deoptimization and recompiles that followed (Timeout, Immediate, the timer lists, the
+ * connections' arm()) took the event loop's core in the middle of serving
+ * (docs/benchmarks.md). Takes about a millisecond, once.
+ */
+export function settleTimerShapes(): Promise<void> {
+  return new Promise((resolve) => {
+    let fired = 0;
+    const t = setTimeout(() => {
+      // Re-armed once Node has finished with its firing (and marked it done), not from
+      // inside its callback, where refresh() only moves a timer still counted as live.
+      if (++fired === 1) setImmediate(() => t.refresh());
+      else resolve();
+    }, 1);
+  });
+}

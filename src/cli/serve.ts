@@ -4,7 +4,7 @@ import { ConfigError, formatConfigIssues } from '../config/issues.ts';
 import { quickConfig } from '../config/quick.ts';
 import { type RunningGateway, startGateway } from '../gateway.ts';
 import { trimHeap } from './heap-trim.ts';
-import { skipMaglev } from './jit-tiers.ts';
+import { settleTimerShapes, skipMaglev } from './jit-tiers.ts';
 
 const HELP = `usage: gatewise serve --config FILE
        gatewise serve --listen HOST:PORT --upstream URL [--upstream URL ...]
@@ -27,6 +27,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   // Before any request makes a function hot.
   skipMaglev();
+  await settleTimerShapes();
   let config: Config;
   // The YAML reader loads only when there is a file to read (`--upstream` alone does without it).
   const loadConfig = values.config ? (await import('../config/load.ts')).loadConfig : null;

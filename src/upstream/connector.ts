@@ -20,14 +20,38 @@ type TaggedSocket = Socket & {
   [kTimings]?: ConnectTimings;
   [kRequests]?: number;
   [kBusy]?: boolean;
-  [kIdleSince]?: number | undefined;
+  /** When its last answer ended (performance.now()); NONE before the first. */
+  [kIdleSince]?: number;
   [kClosing]?: boolean;
   /** How long it had been idle when the request now on it was written (reused only). */
   [kGap]?: number | null;
   [kGuard]?: ReuseGuard | undefined;
-  /** How long the origin said (Keep-Alive: timeout=) it keeps this connection open when idle. */
+  /** How long the origin said (Keep-Alive: timeout=) it keeps this connection open when idle; NONE: it said nothing. */
   [kPromised]?: number;
 };
+
+/** No such time: not idle yet, or no keep-alive announced. Numbers, not undefined, keep the field a number. */
+const NONE = -1;
+
+/**
+ * Every tag a new socket carries, set at once in one order, with values of the types they
+ * keep (numbers stay numbers): every upstream socket then has one shape, and V8's code for
+ * the request path stays valid. A tag added later, or a number replaced by undefined, gave
+ * the sockets a new shape at the first connection that closed, and threw away the compiled
+ * request path mid-serving. kClosing is written twice for the same reason as in
+ * jit-tiers.ts: a field written only once is compiled as a constant.
+ */
+function tagSocket(s: TaggedSocket, timings: ConnectTimings, guard: ReuseGuard | undefined): void {
+  s[kTimings] = timings;
+  s[kRequests] = 0;
+  s[kBusy] = false;
+  s[kIdleSince] = NONE;
+  s[kClosing] = true;
+  s[kClosing] = false;
+  s[kGap] = null;
+  s[kGuard] = guard;
+  s[kPromised] = NONE;
+}
 
 export type ConnectorOptions = {
   readonly timeoutMs: number;
@@ -71,16 +95,16 @@ export function timedConnector(opts: ConnectorOptions): Connector {
       if (err === null && s) {
         const now = performance.now();
         const connectAt = tConnect || now;
-        (s as TaggedSocket)[kTimings] = {
-          dnsMs: tLookup === null ? null : tLookup - t0,
-          connectMs: connectAt - (tLookup ?? t0),
-          tlsMs: options.protocol === 'https:' ? now - connectAt : null,
-        };
-        (s as TaggedSocket)[kRequests] = 0;
-        if (opts.guard) {
-          (s as TaggedSocket)[kGuard] = opts.guard;
-          opts.guard.add(s);
-        }
+        tagSocket(
+          s as TaggedSocket,
+          {
+            dnsMs: tLookup === null ? null : tLookup - t0,
+            connectMs: connectAt - (tLookup ?? t0),
+            tlsMs: options.protocol === 'https:' ? now - connectAt : null,
+          },
+          opts.guard,
+        );
+        opts.guard?.add(s);
         if (options.protocol === 'https:') opts.onCertificate?.(s as TLSSocket);
         const onIdleClose = opts.onIdleClose;
         if (onIdleClose) {
@@ -90,11 +114,12 @@ export function timedConnector(opts: ConnectorOptions): Connector {
           // with its keep-alive limit.
           s.once('close', () => {
             const t = s as TaggedSocket;
-            if (t[kBusy] || t[kIdleSince] === undefined) return;
-            const idleMs = performance.now() - t[kIdleSince];
+            const since = t[kIdleSince] ?? NONE;
+            if (t[kBusy] || t[kClosing] || since === NONE) return;
+            const idleMs = performance.now() - since;
             // The pool gave it up at the end of the window the origin announced: not the origin's close.
-            const promised = t[kPromised];
-            if (promised !== undefined && idleMs >= promised - ANNOUNCED_KEEPALIVE_MARGIN_MS - 50) return;
+            const promised = t[kPromised] ?? NONE;
+            if (promised !== NONE && idleMs >= promised - ANNOUNCED_KEEPALIVE_MARGIN_MS - 50) return;
             onIdleClose(idleMs);
           });
         }
@@ -146,7 +171,8 @@ export function markRequestOnSocket(socket: Socket): { reused: boolean; timings:
   const n = s[kRequests] ?? 0;
   s[kRequests] = n + 1;
   s[kBusy] = true;
-  const idleMs = n > 0 && s[kIdleSince] !== undefined ? performance.now() - s[kIdleSince] : null;
+  const since = s[kIdleSince] ?? NONE;
+  const idleMs = n > 0 && since !== NONE && !s[kClosing] ? performance.now() - since : null;
   s[kGap] = idleMs;
   return { reused: n > 0, timings: n === 0 ? (s[kTimings] ?? null) : null, idleMs };
 }
@@ -165,7 +191,6 @@ export function markSocketIdle(socket: Socket): void {
  * that close says nothing about how long the origin keeps idle connections.
  */
 export function markSocketClosing(socket: Socket): void {
-  (socket as TaggedSocket)[kIdleSince] = undefined;
   (socket as TaggedSocket)[kClosing] = true;
 }
 
@@ -178,10 +203,12 @@ export function markSocketPromised(socket: Socket, idleMs: number): void {
 export const socketState: SocketState = {
   idleSince(socket) {
     const s = socket as TaggedSocket;
-    return s[kBusy] || s[kClosing] || s.destroyed ? null : (s[kIdleSince] ?? null);
+    const since = s[kIdleSince] ?? NONE;
+    return s[kBusy] || s[kClosing] || s.destroyed || since === NONE ? null : since;
   },
   promisedIdleMs(socket) {
-    return (socket as TaggedSocket)[kPromised] ?? null;
+    const promised = (socket as TaggedSocket)[kPromised] ?? NONE;
+    return promised === NONE ? null : promised;
   },
   retire(socket) {
     // Closing: its close is ours, not the origin's, and teaches nothing about its keep-alive.

@@ -96,6 +96,16 @@ export class H1Connection implements ResponseOwner {
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('error', ignore);
+    // Written once more so that V8 does not compile them as constants (see jit-tiers.ts): their
+    // first change (a client asking for Connection: close, ending its side, a slow body, a
+    // refused request) would throw away the compiled request path in the middle of serving.
+    this.gone = false;
+    this.ended = false;
+    this.clientEnded = false;
+    this.bodyFull = false;
+    this.reading = true;
+    this.pendingError = null;
+    this.upgrading = null;
   }
 
   /** No request in flight and none arriving: a graceful stop may close it now. */

@@ -76,6 +76,15 @@ export class UpstreamConnection implements HeldWrites {
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
+    // Written once more so that V8 does not compile them as constants (see jit-tiers.ts):
+    // their first change (a connection that ends or fails, a slow client pausing it, a first
+    // upload) would throw away the compiled request path in the middle of serving.
+    this.gone = false;
+    this.paused = false;
+    this.socketError = null;
+    this.upload = null;
+    this.uploadChunked = false;
+    this.uploadLeft = -1;
   }
 
   get busy(): boolean {
