@@ -1,10 +1,11 @@
 // Once the request path is hot, the events that come later in a gateway's life (an upstream
 // connection closed for idling, an origin's `Connection: close`, a client's, a connection's
-// timer re-armed after it fired) must not throw away V8's compiled code for it. Each of them used to write,
-// for the first time, an object field that V8 had compiled as a constant or as a number, and
-// that invalidated every function compiled on the assumption (Timeout, Immediate, the pool's
-// dispatch, the connections' run, onMessageComplete, …): tens of milliseconds of recompiling
-// on the event loop's core in the middle of serving. Seen through V8's --trace-deopt lines.
+// timer re-armed after it fired) must not throw away V8's compiled code for it. Each of them
+// used to write, for the first time, an object field that V8 had compiled as a constant or
+// as a number, and that invalidated every function compiled on the assumption (Timeout,
+// Immediate, the pool's dispatch, the connections' run, onMessageComplete, …): tens of
+// milliseconds of recompiling on the event loop's core in the middle of serving. Seen
+// through V8's --trace-deopt lines.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -38,8 +38,9 @@ export type FixedRateResult = {
   requests: number;
   /** Requests answered per second over the measured run. */
   achievedRate: number;
-  /** Socket errors (connect, read, write, timeout) and non-2xx/3xx answers. */
+  /** Socket errors: connect, read, write, timeout. */
   errors: number;
+  /** Answers other than 2xx/3xx. */
   non2xx: number;
   /** The mean gap wrk was given after calibration, ms. */
   meanGapMs: number;
