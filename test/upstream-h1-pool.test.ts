@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { type buildConnector, request } from 'undici';
 import { loadTlsFixture, TLS_CERT_PATH } from '../src/lab/tls-fixture.ts';
+import { readsOwnBuffer, timedConnector } from '../src/upstream/connector.ts';
 import { H1Pool } from '../src/upstream/h1/pool.ts';
 import { startTestGateway, type TestGateway } from './helpers/start-gateway.ts';
 
@@ -242,5 +243,105 @@ routes: [{ path: /, upstream: app }]
     assert.match(received[0]!.head, /"content-length":"65536"/);
     assert.match(received[1]!.head, /"transfer-encoding":"chunked"/);
     assert.match(received[2]!.head, /"content-length":"0"/);
+  });
+
+  describe('plain TCP read into the connector’s own buffer, Content-Length bodies past llhttp', () => {
+    const ownConnector = () => timedConnector({ timeoutMs: 2000, lookup: null, tls: { verify: true, ca: null, servername: null }, ownReads: true });
+
+    /** One request through `pool`, its body's chunks as they came; pauses at each chunk when `slow`. */
+    const fetchVia = (pool: H1Pool, path: string, slow = false) =>
+      new Promise<{ status: number; chunks: Buffer[] }>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let status = 0;
+        pool.dispatch(
+          { method: 'GET', path, headers: ['host', 'lab.test'], body: null, headersTimeout: 2000, bodyTimeout: 2000 },
+          {
+            onResponseStart: (_c, s) => {
+              status = s;
+            },
+            onResponseData(c, chunk) {
+              chunks.push(chunk);
+              if (!slow) return;
+              c.pause();
+              setTimeout(() => c.resume(), 15);
+            },
+            onResponseEnd: () => resolve({ status, chunks }),
+            onResponseError: (_c, err) => reject(err),
+          },
+        );
+      });
+
+    test('the connector gives plain TCP sockets own reads, and a small body comes as a slice of Node’s buffer pool, not an ArrayBuffer of its own', async () => {
+      const o = await rawOrigin(() => 'HTTP/1.1 200 OK\r\ncontent-length: 150\r\n\r\n' + 'b'.repeat(150));
+      const connect = ownConnector();
+      const socket = await new Promise<net.Socket>((resolve, reject) =>
+        connect({ hostname: '127.0.0.1', host: `127.0.0.1:${o.port}`, protocol: 'http:', port: String(o.port), servername: null, localAddress: null } as never, (err, s) =>
+          err ? reject(err) : resolve(s as net.Socket),
+        ),
+      );
+      assert.equal(readsOwnBuffer(socket), true);
+      socket.destroy();
+      const pool = new H1Pool({ url: new URL(`http://127.0.0.1:${o.port}`), connections: 1, keepAliveMs: 4000, announcedMarginMs: 1000, maxHeaderBytes: 16384, maxResponseBytes: null, connect });
+      closers.push(() => pool.destroy());
+      const r = await fetchVia(pool, '/small');
+      assert.equal(Buffer.concat(r.chunks).toString(), 'b'.repeat(150));
+      // llhttp's own body chunks are each an ArrayBuffer exactly their size, freed by V8 only in a scavenge.
+      assert.equal(r.chunks.length, 1);
+      assert.ok(r.chunks[0]!.buffer.byteLength > 150, `a pooled slice (its ArrayBuffer is ${r.chunks[0]!.buffer.byteLength} bytes)`);
+    });
+
+    test('a body in several reads, a 204 that announces a length, requests queued on the one connection, a slow client: each answer whole, one connection', async () => {
+      let n = 0;
+      const o = await rawOrigin((head, s) => {
+        if (head.startsWith('GET /pieces')) {
+          s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nab');
+          setTimeout(() => s.write('cdefgh'), 20);
+          setTimeout(() => s.write('ij'), 40);
+          return null;
+        }
+        // A 204's body is empty whatever its Content-Length says (RFC 9110 §8.6).
+        if (head.startsWith('GET /none')) return 'HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n';
+        if (head.startsWith('GET /big')) return `HTTP/1.1 200 OK\r\ncontent-length: ${300 * 1024}\r\n\r\n${'z'.repeat(300 * 1024)}`;
+        return `HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n${String(n++).padStart(3, '0')}`;
+      });
+      const pool = new H1Pool({ url: new URL(`http://127.0.0.1:${o.port}`), connections: 1, keepAliveMs: 4000, announcedMarginMs: 1000, maxHeaderBytes: 16384, maxResponseBytes: null, connect: ownConnector() });
+      closers.push(() => pool.destroy());
+      const pieces = await fetchVia(pool, '/pieces');
+      assert.equal(Buffer.concat(pieces.chunks).toString(), 'abcdefghij');
+      assert.ok(pieces.chunks.length >= 2, 'the body came in more than one read');
+      const none = await fetchVia(pool, '/none');
+      assert.equal(none.status, 204);
+      assert.equal(none.chunks.length, 0);
+      const [a, b, c] = await Promise.all([fetchVia(pool, '/1'), fetchVia(pool, '/2'), fetchVia(pool, '/3')]);
+      assert.deepEqual([a, b, c].map((r) => Buffer.concat(r.chunks).toString()), ['000', '001', '002']);
+      const big = await fetchVia(pool, '/big', true);
+      assert.equal(Buffer.concat(big.chunks).toString(), 'z'.repeat(300 * 1024));
+      assert.ok(big.chunks.length > 1, 'the slow client paused the reading between chunks');
+      assert.equal(Buffer.concat((await fetchVia(pool, '/after')).chunks).toString(), '003');
+      assert.equal(o.connections(), 1);
+    });
+
+    test('a body the origin cuts short is an error, never a shorter answer; the next request gets a new connection', async () => {
+      const o = await rawOrigin((head, s) => {
+        if (head.startsWith('GET /cut')) {
+          s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc');
+          setTimeout(() => s.end(), 20);
+          return null;
+        }
+        return 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
+      });
+      const pool = new H1Pool({ url: new URL(`http://127.0.0.1:${o.port}`), connections: 1, keepAliveMs: 4000, announcedMarginMs: 1000, maxHeaderBytes: 16384, maxResponseBytes: null, connect: ownConnector() });
+      closers.push(() => pool.destroy());
+      await assert.rejects(fetchVia(pool, '/cut'), /other side closed/);
+      assert.equal(Buffer.concat((await fetchVia(pool, '/next')).chunks).toString(), 'ok');
+      assert.equal(o.connections(), 2);
+    });
+
+    test('a body past max_response_body_bytes ends the exchange, read here as by llhttp', async () => {
+      const o = await rawOrigin(() => `HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n${'q'.repeat(5000)}`);
+      const pool = new H1Pool({ url: new URL(`http://127.0.0.1:${o.port}`), connections: 1, keepAliveMs: 4000, announcedMarginMs: 1000, maxHeaderBytes: 16384, maxResponseBytes: 1000, connect: ownConnector() });
+      closers.push(() => pool.destroy());
+      await assert.rejects(fetchVia(pool, '/'), (err: Error & { code?: string }) => err.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE');
+    });
   });
 });

@@ -189,13 +189,13 @@ export class UpstreamPool {
   /**
    * The endpoint's two pools, replaced together: the gateway's own HTTP/1.1 pool for
    * requests (h1/pool.ts), and undici's for health checks and upgrades, made on its first
-   * use (lazy-dispatcher.ts). Both open connections with one timed connector, so the reuse
-   * guard sees them all.
+   * use (lazy-dispatcher.ts). Both open connections with timed connectors of the same options
+   * (the gateway's reading plain TCP into its own buffer), so the reuse guard sees them all.
    */
   private connectionsFor(ep: EndpointState): void {
     const { config } = this;
     const origin = `${ep.config.protocol}//${ep.address}`;
-    const connect = timedConnector({
+    const connectOptions: ConnectorOptions = {
       timeoutMs: config.timeouts.connectMs,
       lookup: this.dns?.lookup ?? null,
       tls: this.tls,
@@ -209,7 +209,8 @@ export class UpstreamPool {
           this.learnIdle(ep, idleMs);
         }
       },
-    });
+    };
+    const connect = timedConnector(connectOptions);
     const maxResponseSize = this.global.limits.maxResponseBodyBytes;
     const keepAliveMs = ep.keepAliveMs;
     const dispatcher = new LazyDispatcher(() => new (loadPool())(origin, {
@@ -235,7 +236,7 @@ export class UpstreamPool {
       announcedMarginMs: ANNOUNCED_KEEPALIVE_MARGIN_MS,
       maxHeaderBytes: this.global.limits.maxResponseHeaderBytes,
       maxResponseBytes: maxResponseSize,
-      connect,
+      connect: timedConnector({ ...connectOptions, ownReads: true }),
     });
   }
 

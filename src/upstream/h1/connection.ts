@@ -4,7 +4,7 @@ import { errors } from '../undici-parts.ts';
 import { type HeadersComplete, type ParseError, type Parser, attachParser, detachParser, newParser, setReading } from '../../http1/llhttp.ts';
 import { LAST_CHUNK, writeChunk, writeFramed } from '../../http1/chunked.ts';
 import { type HeldWrites, sendAfterPoll } from '../../http1/write-batch.ts';
-import { markSocketClosing, markSocketIdle, markSocketPromised } from '../connector.ts';
+import { markSocketClosing, markSocketIdle, markSocketPromised, readsOwnBuffer, type SocketReader, setSocketReader } from '../connector.ts';
 import type { Exchange } from './exchange.ts';
 
 /** What a connection needs of its pool. */
@@ -30,11 +30,20 @@ type Headers = Record<string, string | string[]>;
  * undici's own errors, so classify.ts reads both alike. Timers are the connection's own,
  * re-armed per request rather than made anew.
  */
-export class UpstreamConnection implements HeldWrites {
+export class UpstreamConnection implements HeldWrites, SocketReader {
   readonly socket: Socket;
   private readonly owner: ConnectionOwner;
   private readonly parser: Parser;
+  /** Read by llhttp in C++ (consume), or by the connector's own buffer (onRead), else as 'data'. */
   private readonly consumed: boolean;
+  private readonly ownReads: boolean;
+  /**
+   * Bytes still to come of a Content-Length body read past llhttp (own reads only): llhttp
+   * hands each piece of a body to JavaScript as a new ArrayBuffer, which V8 frees only in
+   * its next scavenge, on the event loop; read here, a small body is a slice of Node's
+   * buffer pool. 0: none (llhttp has the body, if any).
+   */
+  private bodyLeft = 0;
   private readonly tls: boolean;
   private ex: Exchange | null = null;
   /** When it went idle (performance.now()); how long the origin said it keeps it idle (Keep-Alive: timeout=), ms. */
@@ -71,7 +80,11 @@ export class UpstreamConnection implements HeldWrites {
       onMessageComplete: this.onMessageComplete,
       onExecute: this.onExecute,
     });
-    this.consumed = attachParser(this.parser, socket, this.onData);
+    this.ownReads = readsOwnBuffer(socket);
+    if (this.ownReads) {
+      this.consumed = false;
+      setSocketReader(socket, this);
+    } else this.consumed = attachParser(this.parser, socket, this.onData);
     this.tls = (socket as { encrypted?: boolean }).encrypted === true;
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
@@ -85,6 +98,8 @@ export class UpstreamConnection implements HeldWrites {
     this.upload = null;
     this.uploadChunked = false;
     this.uploadLeft = -1;
+    this.bodyLeft = 1;
+    this.bodyLeft = 0;
   }
 
   get busy(): boolean {
@@ -276,6 +291,9 @@ export class UpstreamConnection implements HeldWrites {
     // It closes after this answer: that close is no sign of how long the origin keeps idle ones.
     if (!keepAlive) markSocketClosing(this.socket);
     const headers: Headers = {};
+    // llhttp has checked the framing (one Content-Length, digits only, not with Transfer-Encoding).
+    let length = -1;
+    let chunked = false;
     for (let i = 0; i < list.length; i += 2) {
       const key = list[i]!.toLowerCase();
       const value = list[i + 1]!;
@@ -283,7 +301,9 @@ export class UpstreamConnection implements HeldWrites {
       if (had === undefined) headers[key] = value;
       else if (typeof had === 'string') headers[key] = [had, value];
       else had.push(value);
-      if (key === 'keep-alive') {
+      if (key === 'content-length') length = Number(value);
+      else if (key === 'transfer-encoding') chunked = true;
+      else if (key === 'keep-alive') {
         const seconds = /\btimeout=(\d+)/i.exec(value)?.[1];
         if (seconds !== undefined) {
           this.announcedIdleMs = Number(seconds) * 1000;
@@ -293,7 +313,13 @@ export class UpstreamConnection implements HeldWrites {
     }
     ex.handler.onResponseStart?.(ex, status, headers, message);
     // A HEAD's answer announces a body it does not send.
-    return ex.opts.method === 'HEAD' ? 1 : 0;
+    if (ex.opts.method === 'HEAD') return 1;
+    if (this.ownReads && !chunked && length > 0 && Number.isSafeInteger(length) && status !== 204 && status !== 304 && this.ex === ex) {
+      // llhttp stops at the end of the head, as for an upgrade, and says where: onRead takes the body from there.
+      this.bodyLeft = length;
+      return 2;
+    }
+    return 0;
   };
 
   private readonly onBody = (chunk: Buffer): void => {
@@ -310,6 +336,8 @@ export class UpstreamConnection implements HeldWrites {
   };
 
   private readonly onMessageComplete = (): void => {
+    // llhttp ends the message at its head when onRead is to read the body (onHeadersComplete).
+    if (this.bodyLeft > 0) return;
     const ex = this.ex;
     if (ex === null || this.status === 0) return;
     this.disarm();
@@ -342,6 +370,34 @@ export class UpstreamConnection implements HeldWrites {
   };
 
   private readonly onData = (d: Buffer): void => this.onExecute(this.parser.execute(d));
+
+  /** SocketReader: one read in the connector's buffer, all of it parsed before the next read reuses the buffer. */
+  onRead(buf: Buffer, n: number): void {
+    let at = 0;
+    while (at < n) {
+      if (this.bodyLeft > 0) {
+        const take = Math.min(this.bodyLeft, n - at);
+        // A copy: the buffer takes the next read, and the chunk may wait in a corked socket.
+        const chunk = Buffer.allocUnsafe(take);
+        buf.copy(chunk, 0, at, at + take);
+        at += take;
+        this.bodyLeft -= take;
+        this.onBody(chunk);
+        if (this.bodyLeft === 0) this.onMessageComplete();
+        if (this.gone) return;
+        continue;
+      }
+      const ret = this.parser.execute(buf.subarray(at, n));
+      if (typeof ret !== 'number') {
+        this.parseError(ret);
+        return;
+      }
+      // Unless llhttp stopped at a head whose body is read here, it took the whole read.
+      if (this.bodyLeft === 0) break;
+      at += ret;
+    }
+    this.onExecute(n);
+  }
 
   private parseError(err: ParseError): void {
     const ex = this.ex;
@@ -406,7 +462,10 @@ export class UpstreamConnection implements HeldWrites {
     if (ex !== null) this.fail(ex, this.socketError ?? new errors.SocketError('other side closed'));
     if (this.headerTimer !== null) clearTimeout(this.headerTimer);
     if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
-    detachParser(this.parser, this.socket, this.consumed, this.onData);
+    if (this.ownReads) {
+      setSocketReader(this.socket, null);
+      setImmediate(() => this.parser.close());
+    } else detachParser(this.parser, this.socket, this.consumed, this.onData);
     this.owner.closed(this);
   };
 
