@@ -25,7 +25,8 @@ type Headers = Record<string, string | string[]>;
 /**
  * One keep-alive HTTP/1.1 connection to an origin, one request at a time: the request head
  * (and a buffered body) in one write, a streamed body with backpressure, the response read
- * by llhttp straight from the socket, and the handler called as undici calls it
+ * by llhttp straight from the socket (a plain-TCP one's reads come to onRead, in the
+ * connector's buffer), and the handler called as undici calls it
  * (onRequestStart, onResponseStart, onResponseData, onResponseEnd, onResponseError), with
  * undici's own errors, so classify.ts reads both alike. Timers are the connection's own,
  * re-armed per request rather than made anew.
