@@ -337,6 +337,25 @@ routes: [{ path: /, upstream: app }]
       assert.equal(o.connections(), 2);
     });
 
+    test('after a body read past llhttp, bad bytes are still refused: a malformed answer fails at once, garbage after a body ends its connection', async () => {
+      const o = await rawOrigin((head) => {
+        if (head.startsWith('GET /bad')) return 'HTTP/1.1 abc\r\nfoo\r\n\r\n';
+        if (head.startsWith('GET /garbage')) return 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokXYZ garbage\r\n\r\n';
+        return 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
+      });
+      const pool = new H1Pool({ url: new URL(`http://127.0.0.1:${o.port}`), connections: 1, keepAliveMs: 4000, announcedMarginMs: 1000, maxHeaderBytes: 16384, maxResponseBytes: null, connect: ownConnector() });
+      closers.push(() => pool.destroy());
+      assert.equal(Buffer.concat((await fetchVia(pool, '/first')).chunks).toString(), 'ok');
+      const t0 = performance.now();
+      // llhttp's own error, not the 2 s wait for a head that would never be parsed.
+      await assert.rejects(fetchVia(pool, '/bad'), (err: Error & { code?: string }) => err.code === 'HPE_INVALID_STATUS');
+      assert.ok(performance.now() - t0 < 1000);
+      assert.equal(Buffer.concat((await fetchVia(pool, '/garbage')).chunks).toString(), 'ok');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(Buffer.concat((await fetchVia(pool, '/after')).chunks).toString(), 'ok', 'answered on a new connection');
+      assert.equal(o.connections(), 3, 'the malformed answer and the garbage each ended their connection');
+    });
+
     test('a body past max_response_body_bytes ends the exchange, read here as by llhttp', async () => {
       const o = await rawOrigin(() => `HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n${'q'.repeat(5000)}`);
       const pool = new H1Pool({ url: new URL(`http://127.0.0.1:${o.port}`), connections: 1, keepAliveMs: 4000, announcedMarginMs: 1000, maxHeaderBytes: 16384, maxResponseBytes: 1000, connect: ownConnector() });

@@ -83,7 +83,7 @@ export type ParserCallbacks = {
 /** A parser of requests or of responses, heads limited to maxHeaderBytes, calling `cb`. */
 export function newParser(type: 'request' | 'response', maxHeaderBytes: number, cb: ParserCallbacks): Parser {
   const p = new HTTPParser();
-  p.initialize(type === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, {}, maxHeaderBytes, 0);
+  resetParser(p, type, maxHeaderBytes);
   if (cb.onMessageBegin) p[kOnMessageBegin] = cb.onMessageBegin;
   p[kOnHeaders] = cb.onHeaders;
   p[kOnHeadersComplete] = cb.onHeadersComplete;
@@ -91,6 +91,16 @@ export function newParser(type: 'request' | 'response', maxHeaderBytes: number, 
   p[kOnMessageComplete] = cb.onMessageComplete;
   p[kOnExecute] = cb.onExecute;
   return p;
+}
+
+/**
+ * Puts a parser back at the start of a message, as new (its callbacks stay). After a head
+ * whose onHeadersComplete returned 2 (stop here, as for an upgrade), llhttp keeps its upgrade
+ * flag until the next head is complete, and while it is set Node's binding reports no parse
+ * error: bad bytes that follow would be taken for nothing, silently.
+ */
+export function resetParser(p: Parser, type: 'request' | 'response', maxHeaderBytes: number): void {
+  p.initialize(type === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, {}, maxHeaderBytes, 0);
 }
 
 type StreamHandle = { isStreamBase?: boolean; readStart(): number; readStop(): number };

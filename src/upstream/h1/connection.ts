@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { errors } from '../undici-parts.ts';
-import { type HeadersComplete, type ParseError, type Parser, attachParser, detachParser, newParser, setReading } from '../../http1/llhttp.ts';
+import { type HeadersComplete, type ParseError, type Parser, attachParser, detachParser, newParser, resetParser, setReading } from '../../http1/llhttp.ts';
 import { LAST_CHUNK, writeChunk, writeFramed } from '../../http1/chunked.ts';
 import { type HeldWrites, sendAfterPoll } from '../../http1/write-batch.ts';
 import { markSocketClosing, markSocketIdle, markSocketPromised, readsOwnBuffer, type SocketReader, setSocketReader } from '../connector.ts';
@@ -383,6 +383,8 @@ export class UpstreamConnection implements HeldWrites, SocketReader {
         buf.copy(chunk, 0, at, at + take);
         at += take;
         this.bodyLeft -= take;
+        // Before anything else is parsed: llhttp stopped at the head as for an upgrade, and until reset it reports no error.
+        if (this.bodyLeft === 0) resetParser(this.parser, 'response', this.owner.maxHeaderBytes);
         this.onBody(chunk);
         if (this.bodyLeft === 0) this.onMessageComplete();
         if (this.gone) return;
