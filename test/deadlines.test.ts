@@ -1,7 +1,7 @@
 // The requests' total deadlines (src/proxy/deadlines.ts): each entry expires once, in order,
 // never before its deadline; an entry removed in time never expires; an expiry may end other
-// requests; the list's one timer goes when the list is empty; lists of different limits are
-// independent.
+// requests; the list's one timer stays while entries come and go, and goes when it fires on an
+// empty list; lists of different limits are independent.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -85,6 +85,30 @@ test('an expiry that ends other requests, and removal of the head, keep the rest
   assert.deepEqual(log, ['first', 'third', 'tail']);
   assert.equal(head.times, 0);
   assert.ok(tail.expiredAt! - t1 >= 40, 'the new head waits for its own deadline');
+});
+
+test('requests that end before the next begins share the one timer (none made or cleared for each), and a later one still expires on time', async () => {
+  const log: string[] = [];
+  const list = new DeadlineList(40);
+  const first = new Entry('first', log);
+  list.add(first, performance.now());
+  const due = list.nextFireAt;
+  list.remove(first);
+  assert.equal(list.nextFireAt, due, 'the timer stays with the list empty');
+  for (let i = 0; i < 100; i++) {
+    const e = new Entry(`e${i}`, log);
+    list.add(e, performance.now());
+    list.remove(e);
+  }
+  assert.equal(list.nextFireAt, due, 'no timer made for any of them');
+  await wait(5);
+  const late = new Entry('late', log);
+  const t = performance.now();
+  list.add(late, t);
+  await expired(log, 1);
+  assert.deepEqual(log, ['late']);
+  assert.ok(late.expiredAt! - t >= 40, `late expired ${(late.expiredAt! - t).toFixed(2)} ms after its start, limit 40`);
+  assert.equal(list.nextFireAt, null, 'gone once it fired on an empty list');
 });
 
 test('limits of their own: a short limit is not held behind a long one', async () => {

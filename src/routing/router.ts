@@ -9,6 +9,9 @@ export class Router {
   private readonly exact = new Map<string, Route[]>();
   private readonly wildcard: { suffix: string; routes: Route[] }[] = [];
   private readonly any: Route[] = [];
+  /** The last Host field seen and its host: most requests name the host the one before did. */
+  private lastField = '';
+  private lastHost = '';
 
   constructor(routes: readonly Route[]) {
     for (const r of routes) {
@@ -36,7 +39,11 @@ export class Router {
   }
 
   match(hostHeader: string, url: string): Route | null {
-    const host = hostOnly(hostHeader);
+    if (hostHeader !== this.lastField) {
+      this.lastHost = hostOnly(hostHeader);
+      this.lastField = hostHeader;
+    }
+    const host = this.lastHost;
     const exact = this.exact.get(host);
     if (exact) {
       const r = firstPrefix(exact, url);
