@@ -63,7 +63,6 @@ function onOwnRead(this: TaggedSocket, n: number, buf: Uint8Array): boolean {
   return true;
 }
 
-
 /** No such time: not idle yet, or no keep-alive announced. Numbers, not undefined, keep the field a number. */
 const NONE = -1;
 

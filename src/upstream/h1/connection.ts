@@ -35,9 +35,8 @@ export class UpstreamConnection implements HeldWrites, SocketReader {
   readonly socket: Socket;
   private readonly owner: ConnectionOwner;
   private readonly parser: Parser;
-  /** Read by llhttp in C++ (consume), or by the connector's own buffer (onRead), else as 'data'. */
-  private readonly consumed: boolean;
-  private readonly ownReads: boolean;
+  /** Read by llhttp in C++ (consumed), into the connector's buffer (own: onRead), or as 'data' (stream). */
+  private readonly reads: 'consumed' | 'own' | 'stream';
   /**
    * Bytes still to come of a Content-Length body read past llhttp (own reads only): llhttp
    * hands each piece of a body to JavaScript as a new ArrayBuffer, which V8 frees only in
@@ -81,11 +80,10 @@ export class UpstreamConnection implements HeldWrites, SocketReader {
       onMessageComplete: this.onMessageComplete,
       onExecute: this.onExecute,
     });
-    this.ownReads = readsOwnBuffer(socket);
-    if (this.ownReads) {
-      this.consumed = false;
+    if (readsOwnBuffer(socket)) {
+      this.reads = 'own';
       setSocketReader(socket, this);
-    } else this.consumed = attachParser(this.parser, socket, this.onData);
+    } else this.reads = attachParser(this.parser, socket, this.onData) ? 'consumed' : 'stream';
     this.tls = (socket as { encrypted?: boolean }).encrypted === true;
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
@@ -315,7 +313,7 @@ export class UpstreamConnection implements HeldWrites, SocketReader {
     ex.handler.onResponseStart?.(ex, status, headers, message);
     // A HEAD's answer announces a body it does not send.
     if (ex.opts.method === 'HEAD') return 1;
-    if (this.ownReads && !chunked && length > 0 && Number.isSafeInteger(length) && status !== 204 && status !== 304 && this.ex === ex) {
+    if (this.reads === 'own' && !chunked && length > 0 && Number.isSafeInteger(length) && status !== 204 && status !== 304 && this.ex === ex) {
       // llhttp stops at the end of the head, as for an upgrade, and says where: onRead takes the body from there.
       this.bodyLeft = length;
       return 2;
@@ -383,10 +381,12 @@ export class UpstreamConnection implements HeldWrites, SocketReader {
         buf.copy(chunk, 0, at, at + take);
         at += take;
         this.bodyLeft -= take;
-        // Before anything else is parsed: llhttp stopped at the head as for an upgrade, and until reset it reports no error.
-        if (this.bodyLeft === 0) resetParser(this.parser, 'response', this.owner.maxHeaderBytes);
         this.onBody(chunk);
-        if (this.bodyLeft === 0) this.onMessageComplete();
+        if (this.bodyLeft === 0) {
+          // Before anything else is parsed: llhttp stopped at the head as for an upgrade, and until reset it reports no error.
+          resetParser(this.parser, 'response', this.owner.maxHeaderBytes);
+          this.onMessageComplete();
+        }
         if (this.gone) return;
         continue;
       }
@@ -411,12 +411,12 @@ export class UpstreamConnection implements HeldWrites, SocketReader {
   pauseReading(): void {
     this.disarm();
     this.paused = true;
-    setReading(this.socket, this.consumed, false);
+    setReading(this.socket, this.reads === 'consumed', false);
   }
 
   resumeReading(): void {
     this.paused = false;
-    setReading(this.socket, this.consumed, true);
+    setReading(this.socket, this.reads === 'consumed', true);
     const ex = this.ex;
     if (ex !== null && this.status !== 0 && ex.opts.bodyTimeout > 0) this.arm(2, ex.opts.bodyTimeout);
   }
@@ -465,10 +465,8 @@ export class UpstreamConnection implements HeldWrites, SocketReader {
     if (ex !== null) this.fail(ex, this.socketError ?? new errors.SocketError('other side closed'));
     if (this.headerTimer !== null) clearTimeout(this.headerTimer);
     if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
-    if (this.ownReads) {
-      setSocketReader(this.socket, null);
-      setImmediate(() => this.parser.close());
-    } else detachParser(this.parser, this.socket, this.consumed, this.onData);
+    if (this.reads === 'own') setSocketReader(this.socket, null);
+    detachParser(this.parser, this.socket, this.reads === 'consumed', this.onData);
     this.owner.closed(this);
   };
 
