@@ -13,6 +13,7 @@ import { labOriginCommand } from '../src/cli/lab-origin.ts';
 import { type DnsMode, startDnsServer } from '../src/lab/dns-server.ts';
 import { type EchoBody, type FaultOptions, FAULT_KINDS, type RunningOrigin, startOrigin } from '../src/lab/origin.ts';
 import { loadTlsFixture, TLS_CERT_PATH } from '../src/lab/tls-fixture.ts';
+import { ephemeralLow, listenOnSparePort } from '../src/lab/faults/spare-port.ts';
 import { httpRequest, rawExchange, splitHead, tryConnect } from './helpers/raw-http.ts';
 
 const toClose: { close(): Promise<void> }[] = [];
@@ -437,4 +438,62 @@ function resolverFor(address: string): Resolver {
   const r = new Resolver({ timeout: 200, tries: 1 });
   r.setServers([address]);
   return r;
+}
+
+describe('ports of origins that go down and come back', () => {
+  test('an offline origin listens below the ephemeral range, so nothing else is handed its port while it is down', async () => {
+    const low = ephemeralLow();
+    const o = await origin({ fault: 'offline' });
+    assert.ok(o.port < low, `port ${o.port} should be below the ephemeral range (${low})`);
+    assert.ok(o.port >= 10_000, `port ${o.port} should be clear of well-known ports`);
+    // Ports asked of the kernel (as every other program's listeners get them) never fall there.
+    const others = await Promise.all(Array.from({ length: 20 }, () => listenAny()));
+    try {
+      for (const p of others) assert.ok(p >= low, `the kernel handed out ${p}, inside its range`);
+    } finally {
+      await Promise.all(others.map((p) => closeAny(p)));
+    }
+    await o.start();
+    assert.equal((await viaUndici(o.url)).status, 200);
+  });
+
+  test('a port taken by someone else is skipped', async () => {
+    const tried: number[] = [];
+    const port = await listenOnSparePort(async (p) => {
+      tried.push(p);
+      if (tried.length < 3) throw Object.assign(new Error('taken'), { code: 'EADDRINUSE' });
+      return p;
+    });
+    assert.equal(tried.length, 3);
+    assert.equal(port, tried[2]);
+    assert.ok(new Set(tried).size >= 2, 'another port is tried after a taken one');
+  });
+
+  test('an asked-for port is used as it is', async () => {
+    const free = await listenAny();
+    await closeAny(free);
+    const o = await origin({ fault: 'healthy', port: free });
+    assert.equal(o.port, free);
+  });
+});
+
+const anyServers = new Map<number, net.Server>();
+
+/** A listener on a port of the kernel's choosing, as any other program gets one. */
+function listenAny(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const port = (server.address() as net.AddressInfo).port;
+      anyServers.set(port, server);
+      resolve(port);
+    });
+  });
+}
+
+function closeAny(port: number): Promise<void> {
+  const server = anyServers.get(port);
+  anyServers.delete(port);
+  return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
 }

@@ -12,6 +12,7 @@ import { DEFAULTS, type FaultKind, type FaultOptions } from './faults/options.ts
 import { overloadFault } from './faults/overload.ts';
 import { dripFault, slowFault } from './faults/timing.ts';
 import { Timers } from './faults/timers.ts';
+import { listenOnSparePort } from './faults/spare-port.ts';
 
 export type { EchoBody } from './faults/healthy.ts';
 export { DEFAULTS, describeFault, FAULT_HELP, FAULT_KINDS, isFaultKind } from './faults/options.ts';
@@ -27,7 +28,11 @@ export type RunningOrigin = {
   readonly stats: OriginStats;
   /** Whether it listens right now (false while stopped, offline, or a flap is down). */
   readonly up: boolean;
-  /** Go offline as a crash would: stop listening and destroy open connections. The port stays ours for start(). */
+  /**
+   * Go offline as a crash would: stop listening and destroy open connections. Unless a port
+   * was given, the origin's is below the kernel's ephemeral range, so no other program is
+   * handed it meanwhile and start() finds it free (spare-port.ts).
+   */
   stop(): Promise<void>;
   /** Listen again on the same port. */
   start(): Promise<void>;
@@ -59,7 +64,11 @@ export async function startOrigin(opts: FaultOptions): Promise<RunningOrigin> {
   const host = opts.host ?? DEFAULTS.host;
   const ctx: FaultContext = { opts, stats: newStats(), timers: new Timers() };
   const handle = BUILDERS[opts.fault](ctx);
-  const port = await handle.listen(host, opts.port ?? DEFAULTS.port);
+  const asked = opts.port ?? DEFAULTS.port;
+  // A blackhole's worker reports a taken port without its code, and is not reused: it keeps
+  // the kernel's choice (it is never brought back by a flap).
+  const port =
+    asked === 0 && opts.fault !== 'blackhole' ? await listenOnSparePort((p) => handle.listen(host, p)) : await handle.listen(host, asked);
   const url = `${handle.protocol}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let up = true;
