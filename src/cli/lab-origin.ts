@@ -22,7 +22,8 @@ ${FAULT_KINDS.map((k) => `  ${k.padEnd(14)} ${FAULT_HELP[k]}`).join('\n')}
 options:
   --fault KIND         the fault (required)
   --host ADDR          loopback address (default 127.0.0.1)
-  --port N             port (default 0: ephemeral)
+  --port N             port (default: a free one below the kernel's ephemeral range, so that it
+                       stays free while the origin is down; blackhole: the kernel's choice)
   --body-bytes N       body size (default 150)
   --latency-ms N|A-B   healthy latency, fixed or random in [A, B] (default 0)
   --workers N          overload: workers (default 4)

@@ -50,7 +50,7 @@ export type FaultOptions = {
   fault: FaultKind;
   /** Loopback address to listen on. Default `127.0.0.1`. */
   host?: string;
-  /** Port; 0 picks an ephemeral one. Default 0. */
+  /** Port; 0 picks a free one below the kernel's ephemeral range (a blackhole: the kernel's choice, spare-port.ts). Default 0. */
   port?: number;
   /** Response body size of the answering faults (healthy, slow, overload); the part sent by terminate and reset-body; the length of the drip. Default 150. */
   bodyBytes?: number;
