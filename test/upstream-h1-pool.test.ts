@@ -12,7 +12,8 @@ import { after, describe, test } from 'node:test';
 import { type buildConnector, request } from 'undici';
 import { loadTlsFixture, TLS_CERT_PATH } from '../src/lab/tls-fixture.ts';
 import { readsOwnBuffer, timedConnector } from '../src/upstream/connector.ts';
-import { H1Pool } from '../src/upstream/h1/pool.ts';
+import { H1Pool, SWEEP_CLOSES_PER_TURN } from '../src/upstream/h1/pool.ts';
+import { growthPerTurn } from './helpers/per-turn.ts';
 import { startTestGateway, type TestGateway } from './helpers/start-gateway.ts';
 
 const closers: (() => unknown)[] = [];
@@ -160,6 +161,37 @@ routes: [{ path: /, upstream: app }]
     assert.equal(await post.body.text(), 'tls / 200000');
     assert.equal((await get(gw, '/b')).body, 'tls /b 0');
     assert.equal(handshakes, 1);
+  });
+
+  test('idle connections past their keep-alive are closed a few per event-loop turn, not all in one callback', async () => {
+    const o = await rawOrigin(() => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    const sockets: net.Socket[] = [];
+    const connect = ((opts: { hostname: string; port: string }, cb: (err: Error | null, s: net.Socket | null) => void) => {
+      const s = net.connect(Number(opts.port), opts.hostname);
+      sockets.push(s);
+      s.once('connect', () => cb(null, s));
+      s.once('error', (e) => cb(e, null));
+      return s;
+    }) as unknown as buildConnector.connector;
+    const N = 40;
+    const pool = new H1Pool({ url: new URL(`http://127.0.0.1:${o.port}`), connections: N, keepAliveMs: 100, announcedMarginMs: 1000, maxHeaderBytes: 16384, maxResponseBytes: null, connect });
+    closers.push(() => pool.destroy());
+    const one = () =>
+      new Promise<void>((resolve, reject) =>
+        pool.dispatch(
+          { method: 'GET', path: '/', headers: ['host', 'lab.test'], body: null, headersTimeout: 2000, bodyTimeout: 2000 },
+          { onResponseStart() {}, onResponseData() {}, onResponseEnd: () => resolve(), onResponseError: (_c, e) => reject(e) },
+        ),
+      );
+    // N at once: N connections, then all idle together, as after a burst.
+    await Promise.all(Array.from({ length: N }, one));
+    assert.equal(sockets.length, N);
+    assert.equal(sockets.filter((s) => s.destroyed).length, 0);
+    // The sweep (every second) finds them expired; each turn of the event loop, how many more were closed.
+    const { perTurn, reached: seen } = await growthPerTurn(() => sockets.filter((s) => s.destroyed).length, N, 3000);
+    assert.equal(seen, N, 'every expired connection is closed');
+    assert.ok(Math.max(...perTurn) <= SWEEP_CLOSES_PER_TURN, `closed per turn: ${perTurn.join(', ')}`);
+    assert.ok(perTurn.length >= N / SWEEP_CLOSES_PER_TURN, `closed over several turns: ${perTurn.join(', ')}`);
   });
 
   test('a connection paused for a slow client when its answer ends reads the next answer', async () => {

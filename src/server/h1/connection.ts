@@ -113,22 +113,24 @@ export class H1Connection implements ResponseOwner {
     return this.current === null && (this.headStart === 0 || !this.begun);
   }
 
-  /** The server's sweep: ends a connection past its header, request or keep-alive limit. */
-  check(now: number): void {
-    if (this.gone) return;
+  /** The server's sweep: ends a connection past its header, request or keep-alive limit; true when it did. */
+  check(now: number): boolean {
+    if (this.gone) return false;
     const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.host.limits;
     if (this.idleSince > 0) {
-      if (keepAliveTimeoutMs > 0 && now - this.idleSince >= keepAliveTimeoutMs) this.socket.destroy();
-      return;
+      if (!(keepAliveTimeoutMs > 0 && now - this.idleSince >= keepAliveTimeoutMs)) return false;
+      this.socket.destroy();
+      return true;
     }
     // Not read because of the gateway's own limit (MAX_PIPELINED): the client is not late.
-    if (this.headStart === 0 || this.queueFull) return;
+    if (this.headStart === 0 || this.queueFull) return false;
     const late = this.headersDone ? requestTimeoutMs > 0 && now - this.headStart >= requestTimeoutMs : headersTimeoutMs > 0 && now - this.headStart >= headersTimeoutMs;
-    if (!late) return;
+    if (!late) return false;
     const err = Object.assign(new Error('the client did not send its request in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
     // A response already under way cannot be replaced by a 408: the connection is cut instead.
     if (this.current?.headersSent) this.socket.destroy();
     else this.refuse(err);
+    return true;
   }
 
   private readonly onMessageBegin = (): void => {

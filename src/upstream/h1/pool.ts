@@ -20,6 +20,13 @@ export type H1PoolOptions = {
 
 /** How often idle connections past their keep-alive are closed (reuse checks the limit itself, exactly). */
 const SWEEP_MS = 1000;
+/**
+ * Expired connections the sweep closes per turn of the event loop, the rest in the turns
+ * after. Closing one costs ~50 µs (the socket's destroy and its parser's release): the 64 a
+ * closed loop leaves idle, closed in one callback, held the event loop 3.3-4.5 ms, which
+ * every request arriving meanwhile waited out (bench/: 4 s after a burst, when they expire).
+ */
+export const SWEEP_CLOSES_PER_TURN = 4;
 
 /**
  * The gateway's HTTP/1.1 connection pool for one endpoint, on the request path: the same
@@ -42,6 +49,8 @@ export class H1Pool implements ConnectionOwner {
   private state: 'open' | 'closing' | 'destroyed' = 'open';
   private drained: (() => void) | null = null;
   private readonly sweep: NodeJS.Timeout;
+  /** The sweep's next batch, when one turn left expired connections open. */
+  private sweepMore: NodeJS.Immediate | null = null;
 
   constructor(opts: H1PoolOptions) {
     this.opts = opts;
@@ -173,8 +182,20 @@ export class H1Pool implements ConnectionOwner {
   }
 
   private readonly closeExpired = (): void => {
+    this.sweepMore = null;
+    if (this.state !== 'open') return;
     const now = performance.now();
-    for (const c of [...this.idle]) if (this.expired(c, now)) c.close();
+    let closed = 0;
+    // The oldest first. A closed one stays listed until its socket's 'close' (closed()): skipped.
+    for (const c of [...this.idle]) {
+      if (!c.usable || !this.expired(c, now)) continue;
+      if (closed === SWEEP_CLOSES_PER_TURN) {
+        this.sweepMore = setImmediate(this.closeExpired).unref();
+        return;
+      }
+      c.close();
+      closed++;
+    }
   };
 
   private checkDrained(): void {
@@ -190,6 +211,7 @@ export class H1Pool implements ConnectionOwner {
     if (this.state !== 'open') return Promise.resolve();
     this.state = 'closing';
     clearInterval(this.sweep);
+    if (this.sweepMore !== null) clearImmediate(this.sweepMore);
     for (const c of this.idle.splice(0)) c.close();
     return new Promise((resolve) => {
       this.drained = resolve;
@@ -206,6 +228,7 @@ export class H1Pool implements ConnectionOwner {
   destroy(): Promise<void> {
     this.state = 'destroyed';
     clearInterval(this.sweep);
+    if (this.sweepMore !== null) clearImmediate(this.sweepMore);
     for (const ex of this.waiting.splice(0)) ex.error(new errors.ClientDestroyedError());
     for (const c of this.conns) c.close();
     this.drained?.();
