@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { HELPER_NICE, scavengeAlone } from '../src/cli/gc-threads.ts';
+import { scavengeAlone } from '../src/cli/gc-threads.ts';
 
 const MODULE = fileURLToPath(new URL('../src/cli/gc-threads.ts', import.meta.url));
 
@@ -53,32 +53,4 @@ test('with one CPU every scavenge runs on the main thread; with more, V8 shares 
 test('scavengeAlone leaves more than one CPU, and an explicit --parallel-scavenge, alone', () => {
   assert.equal(scavengeAlone(2, []), false);
   assert.equal(scavengeAlone(1, ['--parallel-scavenge']), false);
-});
-
-/** The threads of a child that called helpersYield(cpus): each one's name and nice value, from /proc. */
-async function threadsAfterYield(cpus: number): Promise<{ lowered: number; threads: { comm: string; nice: number }[] }> {
-  const script = `
-    const { helpersYield } = await import(${JSON.stringify(MODULE)});
-    const { readdirSync, readFileSync } = await import('node:fs');
-    const lowered = helpersYield(${cpus});
-    const threads = readdirSync('/proc/self/task').map((id) => {
-      const stat = readFileSync('/proc/self/task/' + id + '/stat', 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return { comm: readFileSync('/proc/self/task/' + id + '/comm', 'latin1').trim(), nice: Number(fields[16]) };
-    });
-    console.log(JSON.stringify({ lowered, threads }));`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
-  return JSON.parse(stdout) as { lowered: number; threads: { comm: string; nice: number }[] };
-}
-
-test('with one CPU, the V8 helper threads yield to the event loop (nice 10); with more, every thread keeps its priority', async () => {
-  const one = await threadsAfterYield(1);
-  const helpers = one.threads.filter((t) => t.comm === 'V8Worker');
-  assert.ok(helpers.length >= 1, `V8 helper threads: ${JSON.stringify(one.threads)}`);
-  assert.equal(one.lowered, helpers.length);
-  assert.deepEqual(new Set(helpers.map((t) => t.nice)), new Set([HELPER_NICE]));
-  assert.equal(one.threads.find((t) => t.comm === 'MainThread')?.nice, 0, 'the event loop keeps its priority');
-  const two = await threadsAfterYield(2);
-  assert.equal(two.lowered, 0);
-  assert.deepEqual(new Set(two.threads.map((t) => t.nice)), new Set([0]));
 });

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { ConfigError, formatConfigIssues } from '../config/issues.ts';
 import { quickConfig } from '../config/quick.ts';
 import { type RunningGateway, startGateway } from '../gateway.ts';
-import { helpersYield, scavengeAlone } from './gc-threads.ts';
+import { scavengeAlone } from './gc-threads.ts';
 import { trimHeap } from './heap-trim.ts';
 import { settleTimerShapes, skipMaglev } from './jit-tiers.ts';
 
@@ -29,7 +29,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // Before any request makes a function hot.
   skipMaglev();
   scavengeAlone();
-  helpersYield();
   await settleTimerShapes();
   let config: Config;
   // The YAML reader loads only when there is a file to read (`--upstream` alone does without it).
