@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { createH1Server, ENDS_PER_TURN } from '../src/server/h1/server.ts';
+import { ENDS_PER_TURN } from '../src/http1/turn-sweep.ts';
+import { createH1Server } from '../src/server/h1/server.ts';
 import { growthPerTurn } from './helpers/per-turn.ts';
 
 test('keep-alive connections that expire together are ended a few per event-loop turn, every one of them', async (t) => {

@@ -12,7 +12,8 @@ import { after, describe, test } from 'node:test';
 import { type buildConnector, request } from 'undici';
 import { loadTlsFixture, TLS_CERT_PATH } from '../src/lab/tls-fixture.ts';
 import { readsOwnBuffer, timedConnector } from '../src/upstream/connector.ts';
-import { H1Pool, SWEEP_CLOSES_PER_TURN } from '../src/upstream/h1/pool.ts';
+import { ENDS_PER_TURN as SWEEP_CLOSES_PER_TURN } from '../src/http1/turn-sweep.ts';
+import { H1Pool } from '../src/upstream/h1/pool.ts';
 import { growthPerTurn } from './helpers/per-turn.ts';
 import { startTestGateway, type TestGateway } from './helpers/start-gateway.ts';
 

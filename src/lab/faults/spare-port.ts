@@ -34,7 +34,8 @@ export async function listenOnSparePort(listen: (port: number) => Promise<number
       try {
         return await listen(port);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' && (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
       }
     }
   }

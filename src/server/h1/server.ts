@@ -1,5 +1,6 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import type { TlsOptions } from 'node:tls';
+import { TurnSweep } from '../../http1/turn-sweep.ts';
 import { type ConnectionHost, H1Connection, type H1Handlers, type H1Limits } from './connection.ts';
 
 export type H1Server = {
@@ -15,9 +16,6 @@ export type H1Server = {
  * (connection.ts), and one sweep that enforces every connection's time limits, a timer
  * for the listener instead of timers per request.
  */
-/** Connections a sweep ends per turn of the event loop (see createH1Server). */
-export const ENDS_PER_TURN = 4;
-
 export function createH1Server(tls: TlsOptions | null, limits: H1Limits, handlers: H1Handlers): H1Server {
   const connections = new Set<H1Connection>();
   const host: ConnectionHost & { draining: boolean } = {
@@ -38,35 +36,13 @@ export function createH1Server(tls: TlsOptions | null, limits: H1Limits, handler
   const shortest = Math.min(...[limits.headersTimeoutMs, limits.requestTimeoutMs, limits.keepAliveTimeoutMs].filter((ms) => ms > 0));
   // Every limit is kept within a quarter of itself, or a second for limits over 4 s.
   const period = Math.max(50, Math.min(1000, Number.isFinite(shortest) ? shortest / 4 : 1000));
-  // A sweep ends at most ENDS_PER_TURN connections per turn of the event loop and goes on
-  // in the next: ending one costs ~50 µs, and the keep-alive connections of a burst's
-  // clients all expire together (500 of them, ended in one callback, held the loop ~20 ms).
-  let pending: H1Connection[] | null = null;
-  let at = 0;
-  let more: NodeJS.Immediate | null = null;
-  const step = (): void => {
-    more = null;
-    const list = pending!;
-    const now = performance.now();
-    let ended = 0;
-    while (at < list.length) {
-      if (list[at++]!.check(now) && ++ended === ENDS_PER_TURN && at < list.length) {
-        more = setImmediate(step).unref();
-        return;
-      }
-    }
-    pending = null;
-  };
-  const sweep = setInterval(() => {
-    if (pending !== null) return;
-    pending = [...connections];
-    at = 0;
-    step();
-  }, period);
+  // Client connections that went idle together expire together: ended a few per turn (turn-sweep.ts).
+  const sweeper = new TurnSweep<H1Connection>((c, now) => c.check(now));
+  const sweep = setInterval(() => sweeper.start([...connections]), period);
   sweep.unref();
   server.on('close', () => {
     clearInterval(sweep);
-    if (more !== null) clearImmediate(more);
+    sweeper.stop();
   });
   return {
     server,

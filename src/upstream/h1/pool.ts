@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { type ConnectOptions, type Connector, errors } from '../undici-parts.ts';
 import { type ConnectionOwner, UpstreamConnection } from './connection.ts';
 import { type DispatchOptions, Exchange } from './exchange.ts';
+import { TurnSweep } from '../../http1/turn-sweep.ts';
 
 export type H1PoolOptions = {
   /** The endpoint, as http://host:port or https://host:port. */
@@ -20,13 +21,6 @@ export type H1PoolOptions = {
 
 /** How often idle connections past their keep-alive are closed (reuse checks the limit itself, exactly). */
 const SWEEP_MS = 1000;
-/**
- * Expired connections the sweep closes per turn of the event loop, the rest in the turns
- * after. Closing one costs ~50 µs (the socket's destroy and its parser's release): the 64 a
- * closed loop leaves idle, closed in one callback, held the event loop 3.3-4.5 ms, which
- * every request arriving meanwhile waited out (bench/: 4 s after a burst, when they expire).
- */
-export const SWEEP_CLOSES_PER_TURN = 4;
 
 /**
  * The gateway's HTTP/1.1 connection pool for one endpoint, on the request path: the same
@@ -49,15 +43,21 @@ export class H1Pool implements ConnectionOwner {
   private state: 'open' | 'closing' | 'destroyed' = 'open';
   private drained: (() => void) | null = null;
   private readonly sweep: NodeJS.Timeout;
-  /** The sweep's next batch, when one turn left expired connections open. */
-  private sweepMore: NodeJS.Immediate | null = null;
+  /** Idle connections that went idle together expire together: closed a few per turn (turn-sweep.ts). */
+  private readonly sweeper = new TurnSweep<UpstreamConnection>((c, now) => {
+    // A closed one stays listed until its socket's 'close' (closed()), and a reused one is busy: skipped.
+    if (!c.usable || !this.expired(c, now)) return false;
+    c.close();
+    return true;
+  });
 
   constructor(opts: H1PoolOptions) {
     this.opts = opts;
     this.host = opts.url.host;
     this.maxHeaderBytes = opts.maxHeaderBytes;
     this.maxResponseBytes = opts.maxResponseBytes;
-    this.sweep = setInterval(this.closeExpired, SWEEP_MS);
+    // The oldest first.
+    this.sweep = setInterval(() => this.sweeper.start([...this.idle]), SWEEP_MS);
     this.sweep.unref();
   }
 
@@ -181,23 +181,6 @@ export class H1Pool implements ConnectionOwner {
     }
   }
 
-  private readonly closeExpired = (): void => {
-    this.sweepMore = null;
-    if (this.state !== 'open') return;
-    const now = performance.now();
-    let closed = 0;
-    // The oldest first. A closed one stays listed until its socket's 'close' (closed()): skipped.
-    for (const c of [...this.idle]) {
-      if (!c.usable || !this.expired(c, now)) continue;
-      if (closed === SWEEP_CLOSES_PER_TURN) {
-        this.sweepMore = setImmediate(this.closeExpired).unref();
-        return;
-      }
-      c.close();
-      closed++;
-    }
-  };
-
   private checkDrained(): void {
     if (this.state !== 'closing' || this.drained === null || this.waiting.length > 0) return;
     for (const c of this.conns) if (c.busy) return;
@@ -211,7 +194,7 @@ export class H1Pool implements ConnectionOwner {
     if (this.state !== 'open') return Promise.resolve();
     this.state = 'closing';
     clearInterval(this.sweep);
-    if (this.sweepMore !== null) clearImmediate(this.sweepMore);
+    this.sweeper.stop();
     for (const c of this.idle.splice(0)) c.close();
     return new Promise((resolve) => {
       this.drained = resolve;
@@ -228,7 +211,7 @@ export class H1Pool implements ConnectionOwner {
   destroy(): Promise<void> {
     this.state = 'destroyed';
     clearInterval(this.sweep);
-    if (this.sweepMore !== null) clearImmediate(this.sweepMore);
+    this.sweeper.stop();
     for (const ex of this.waiting.splice(0)) ex.error(new errors.ClientDestroyedError());
     for (const c of this.conns) c.close();
     this.drained?.();
