@@ -84,13 +84,68 @@ export type ParserCallbacks = {
 export function newParser(type: 'request' | 'response', maxHeaderBytes: number, cb: ParserCallbacks): Parser {
   const p = new HTTPParser();
   resetParser(p, type, maxHeaderBytes);
+  setCallbacks(p, cb);
+  return p;
+}
+
+function setCallbacks(p: Parser, cb: ParserCallbacks): void {
   if (cb.onMessageBegin) p[kOnMessageBegin] = cb.onMessageBegin;
   p[kOnHeaders] = cb.onHeaders;
   p[kOnHeadersComplete] = cb.onHeadersComplete;
   p[kOnBody] = cb.onBody;
   p[kOnMessageComplete] = cb.onMessageComplete;
   p[kOnExecute] = cb.onExecute;
+}
+
+function nothing(): number {
+  return 0;
+}
+
+/** What a spare parser calls: nothing, and it holds no connection alive. */
+const UNBOUND: ParserCallbacks = {
+  onMessageBegin: nothing,
+  onHeaders: nothing,
+  onHeadersComplete: nothing,
+  onBody: nothing,
+  onMessageComplete: nothing,
+  onExecute: nothing,
+};
+
+/**
+ * Request parsers that idle connections gave back, for the next connection that needs one.
+ * Each holds ~6 KB the binding allocates outside V8's heap (measured: 1,000 parsers, 5.8 MB
+ * more resident); the spares are enough for a burst of wake-ups, not a hoard.
+ */
+const spares: Parser[] = [];
+const SPARES_MAX = 32;
+let held = 0;
+
+/** A request parser for a connection that has bytes to parse: a spare, reset, or a new one. */
+export function takeRequestParser(maxHeaderBytes: number, cb: ParserCallbacks): Parser {
+  held++;
+  const p = spares.pop();
+  if (p === undefined) return newParser('request', maxHeaderBytes, cb);
+  resetParser(p, 'request', maxHeaderBytes);
+  setCallbacks(p, cb);
   return p;
+}
+
+/**
+ * Gives back a parser from takeRequestParser, at the start of a message and not consuming a
+ * socket. `inCallback`: the parser may be running one of its callbacks, so it is freed once
+ * they have unwound, never reused.
+ */
+export function giveBackRequestParser(p: Parser, inCallback: boolean): void {
+  held--;
+  setCallbacks(p, UNBOUND);
+  if (inCallback) setImmediate(() => p.close());
+  else if (spares.length < SPARES_MAX) spares.push(p);
+  else p.close();
+}
+
+/** Request parsers connections hold now (spares not counted). */
+export function requestParsersHeld(): number {
+  return held;
 }
 
 /**
@@ -107,6 +162,16 @@ type StreamHandle = { isStreamBase?: boolean; readStart(): number; readStop(): n
 
 function handleOf(socket: Socket): StreamHandle | null {
   return (socket as unknown as { _handle: StreamHandle | null })._handle;
+}
+
+/** A socket llhttp can read by itself (consume): a plain TCP one, not TLS. */
+export function parserCanConsume(socket: Socket): boolean {
+  return handleOf(socket)?.isStreamBase === true;
+}
+
+/** Has `parser` read `socket` by itself from now on (only where parserCanConsume). */
+export function consumeSocket(parser: Parser, socket: Socket): void {
+  parser.consume(handleOf(socket));
 }
 
 /**

@@ -1,5 +1,16 @@
 import type { Socket } from 'node:net';
-import { type HeadersComplete, METHODS, type ParseError, type Parser, attachParser, detachParser, newParser, setReading } from '../../http1/llhttp.ts';
+import {
+  consumeSocket,
+  giveBackRequestParser,
+  type HeadersComplete,
+  METHODS,
+  type ParseError,
+  type Parser,
+  type ParserCallbacks,
+  parserCanConsume,
+  setReading,
+  takeRequestParser,
+} from '../../http1/llhttp.ts';
 import { firstField } from '../../http1/fields.ts';
 import { H1Request } from './request.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
@@ -39,20 +50,32 @@ const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
  * the limit is parsed whole, so one read's worth (64 KiB) more may wait.
  */
 const MAX_PIPELINED = 16;
+/**
+ * A keep-alive connection idle this long gives its parser back (parsers are ~6 KB outside
+ * V8's heap each) and takes one again when bytes arrive, as nginx frees a request's buffers
+ * when its connection goes idle. The server's sweep runs at least this often.
+ */
+export const PARK_AFTER_MS = 100;
 
 /**
  * One client connection: llhttp parses what arrives (reading from the socket itself when it
  * can), each request goes to the handlers with its response, and pipelined requests wait
  * their turn, answered in order. Time limits are checked by the server's sweep (check()),
- * not by a timer per request.
+ * not by a timer per request. The parser is held only while there is something to parse:
+ * taken when the first bytes arrive, given back when the connection has been idle a while.
  */
 export class H1Connection implements ResponseOwner {
   readonly socket: Socket;
   readonly keepAliveSeconds: number;
   private readonly host: ConnectionHost;
-  private readonly parser: Parser;
-  /** llhttp reads the socket itself; otherwise (a TLS socket it cannot read) 'data' is fed to it. */
-  private readonly consumed: boolean;
+  /** null until bytes arrive, and again while the connection idles (parked). */
+  private parser: Parser | null = null;
+  /**
+   * llhttp reads the socket itself once it has a parser; otherwise (a TLS socket it cannot
+   * read, or no parser) 'data' is fed to it.
+   */
+  private readonly canConsume: boolean;
+  private readonly callbacks: ParserCallbacks;
   private current: H1Response | null = null;
   private currentReq: H1Request | null = null;
   /** Pipelined requests and their responses, waiting for the current one to end. */
@@ -84,15 +107,17 @@ export class H1Connection implements ResponseOwner {
     this.host = host;
     this.keepAliveSeconds = Math.floor(host.limits.keepAliveTimeoutMs / 1000);
     this.headStart = performance.now();
-    this.parser = newParser('request', host.limits.maxHeaderBytes, {
+    this.callbacks = {
       onMessageBegin: this.onMessageBegin,
       onHeaders: this.onHeaders,
       onHeadersComplete: this.onHeadersComplete,
       onBody: this.onBody,
       onMessageComplete: this.onMessageComplete,
       onExecute: this.onExecute,
-    });
-    this.consumed = attachParser(this.parser, socket, this.onData);
+    };
+    this.canConsume = parserCanConsume(socket);
+    // Bytes come here while there is no parser (and always on TLS); a consuming parser takes them first.
+    socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('error', ignore);
@@ -118,8 +143,13 @@ export class H1Connection implements ResponseOwner {
     if (this.gone) return false;
     const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.host.limits;
     if (this.idleSince > 0) {
-      if (!(keepAliveTimeoutMs > 0 && now - this.idleSince >= keepAliveTimeoutMs)) return false;
-      this.socket.destroy();
+      const idleFor = now - this.idleSince;
+      if (keepAliveTimeoutMs > 0 && idleFor >= keepAliveTimeoutMs) {
+        this.socket.destroy();
+        return true;
+      }
+      if (this.parser === null || idleFor < PARK_AFTER_MS || !this.reading) return false;
+      this.park();
       return true;
     }
     // Not read because of the gateway's own limit (MAX_PIPELINED): the client is not late.
@@ -194,12 +224,36 @@ export class H1Connection implements ResponseOwner {
   private parsed(ret: number | ParseError, input: Buffer | null): void {
     if (typeof ret !== 'number') this.parseError(ret);
     else if (this.pendingError !== null && this.current === null) this.refuse(this.pendingError);
-    else if (this.upgrading) this.upgrade((input ?? this.parser.getCurrentBuffer()).subarray(ret));
+    else if (this.upgrading) this.upgrade((input ?? this.parser!.getCurrentBuffer()).subarray(ret));
   }
 
   private readonly onExecute = (ret: number | ParseError): void => this.parsed(ret, null);
 
-  private readonly onData = (d: Buffer): void => this.parsed(this.parser.execute(d), d);
+  private readonly onData = (d: Buffer): void => {
+    const parser = this.parser ?? this.unpark();
+    this.parsed(parser.execute(d), d);
+  };
+
+  /** Bytes arrived with no parser: one is taken, and reads the socket itself from the next read on. */
+  private unpark(): Parser {
+    const parser = takeRequestParser(this.host.limits.maxHeaderBytes, this.callbacks);
+    this.parser = parser;
+    if (this.canConsume) consumeSocket(parser, this.socket);
+    return parser;
+  }
+
+  /** Idle at the start of a message: the parser is given back (the sweep's, never inside a callback of it). */
+  private park(): void {
+    const parser = this.parser!;
+    this.parser = null;
+    if (this.canConsume) parser.unconsume();
+    giveBackRequestParser(parser, false);
+  }
+
+  /** llhttp reads the socket itself now. */
+  private get consumed(): boolean {
+    return this.canConsume && this.parser !== null;
+  }
 
   /** A request's body is full (true) or read (false): the socket is paused or resumed. */
   private readonly pressure = (full: boolean): void => {
@@ -335,7 +389,13 @@ export class H1Connection implements ResponseOwner {
     this.updateReading();
     this.gone = true;
     this.host.forget(this);
-    detachParser(this.parser, this.socket, this.consumed, this.onData);
+    this.socket.off('data', this.onData);
+    const parser = this.parser;
+    if (parser !== null) {
+      this.parser = null;
+      if (this.canConsume) parser.unconsume();
+      giveBackRequestParser(parser, true);
+    }
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onClose);
   }

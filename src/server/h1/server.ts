@@ -1,7 +1,7 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { TurnSweep } from '../../http1/turn-sweep.ts';
-import { type ConnectionHost, H1Connection, type H1Handlers, type H1Limits } from './connection.ts';
+import { type ConnectionHost, H1Connection, type H1Handlers, type H1Limits, PARK_AFTER_MS } from './connection.ts';
 
 export type H1Server = {
   readonly server: Server;
@@ -34,8 +34,9 @@ export function createH1Server(tls: TlsOptions | null, limits: H1Limits, handler
     : createServer({ allowHalfOpen: true, noDelay: true }, accept);
   if (tls) server.on('connection', (s: Socket) => s.setNoDelay(true));
   const shortest = Math.min(...[limits.headersTimeoutMs, limits.requestTimeoutMs, limits.keepAliveTimeoutMs].filter((ms) => ms > 0));
-  // Every limit is kept within a quarter of itself, or a second for limits over 4 s.
-  const period = Math.max(50, Math.min(1000, Number.isFinite(shortest) ? shortest / 4 : 1000));
+  // Every limit is kept within a quarter of itself (50 ms at least), and idle connections
+  // give their parsers back within twice PARK_AFTER_MS of going idle.
+  const period = Math.max(50, Math.min(PARK_AFTER_MS, Number.isFinite(shortest) ? shortest / 4 : PARK_AFTER_MS));
   // Client connections that went idle together expire together: ended a few per turn (turn-sweep.ts).
   const sweeper = new TurnSweep<H1Connection>((c, now) => c.check(now));
   const sweep = setInterval(() => sweeper.start([...connections]), period);
