@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from './prom-parts.ts';
+import { Counter, collectDefaultMetricsButCpu, Gauge, Registry } from './prom-parts.ts';
+import { processCpuMetrics } from './process-cpu.ts';
 import type { EndpointView, Health } from './endpoints.ts';
 import { CounterFamily, HistogramFamily } from './metric-cells.ts';
 import type { AttemptEndEvent, EndpointHealthEvent, MaskedEvent, RequestEndEvent, ShedEvent } from './events.ts';
@@ -40,7 +41,8 @@ export class GatewayMetrics {
 
   constructor(endpoints: () => EndpointView[]) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetricsButCpu(this.registry);
+    processCpuMetrics(this.registry);
     const registry = this.registry;
     this.requests = new CounterFamily({
       name: 'gatewise_requests_total',
