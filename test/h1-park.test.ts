@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requestParsersHeld } from '../src/http1/llhttp.ts';
 import { loadTlsFixture } from '../src/lab/tls-fixture.ts';
+import { PARK_AFTER_MS } from '../src/server/h1/connection.ts';
 import { createH1Server, type H1Server } from '../src/server/h1/server.ts';
 
 const limits = { headersTimeoutMs: 5000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 10_000, maxHeaderBytes: 16 * 1024 };
@@ -136,4 +137,29 @@ test('over TLS too (the parser is fed what the TLS socket reads)', async (t) => 
     },
     { cert, key },
   );
+});
+
+test('in an otherwise idle event loop every idle connection gives its parser back within a few sweeps, not 4 per timer wake-up', async (t) => {
+  const { h1, port } = await echoServer(null);
+  const N = 40;
+  const clients: Client[] = [];
+  t.after(() => {
+    for (const c of clients) c.socket.destroy();
+    h1.server.close();
+  });
+  const before = await untilHeld(0);
+  for (let i = 0; i < N; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    await once(s, 'connect');
+    clients.push(new Client(s));
+  }
+  for (const [i, c] of clients.entries()) c.socket.write(get(`/${i}`, i));
+  await Promise.all(clients.map((c) => c.until(1)));
+  assert.equal(requestParsersHeld(), before + N);
+  // One timer, nothing polling meanwhile: giving a parser back makes no I/O, so only the
+  // server's sweep (every PARK_AFTER_MS) wakes the loop. Parked within two sweeps of going
+  // idle, the rest of a sweep in the turns right after; a sweep stuck at 4 a wake-up would
+  // have given back ~20 of the 40 by then.
+  await sleep(5 * PARK_AFTER_MS);
+  assert.equal(requestParsersHeld(), before, 'every idle connection gave its parser back');
 });
