@@ -78,17 +78,30 @@ async function untilHeld(n: number): Promise<number> {
 
 const get = (path: string, n: number) => `GET ${path} HTTP/1.1\r\nHost: t\r\nX-N: ${n}\r\n\r\n`;
 
-async function parkAndWake(t: { after(fn: () => void): void }, connect: (port: number) => Promise<net.Socket>, tlsOptions: tls.TlsOptions | null) {
+type Connect = (port: number) => Promise<net.Socket>;
+type TestContext = { after(fn: () => void): void };
+
+const plain: Connect = async (port) => {
+  const s = net.connect(port, '127.0.0.1');
+  await once(s, 'connect');
+  return s;
+};
+
+/** An echo server and `n` clients connected to it (nothing sent yet), closed when the test ends; `before`: parsers held once earlier tests' connections closed. */
+async function connected(t: TestContext, n: number, connect: Connect, tlsOptions: tls.TlsOptions | null): Promise<{ clients: Client[]; before: number }> {
   const { h1, port } = await echoServer(tlsOptions);
-  const N = 20;
   const clients: Client[] = [];
   t.after(() => {
     for (const c of clients) c.socket.destroy();
     h1.server.close();
   });
-  // The connections of a test before have closed.
   const before = await untilHeld(0);
-  for (let i = 0; i < N; i++) clients.push(new Client(await connect(port)));
+  for (let i = 0; i < n; i++) clients.push(new Client(await connect(port)));
+  return { clients, before };
+}
+
+async function parkAndWake(t: TestContext, connect: Connect, tlsOptions: tls.TlsOptions | null) {
+  const { clients, before } = await connected(t, 20, connect, tlsOptions);
   // Connected, nothing sent: no parser yet.
   assert.equal(requestParsersHeld(), before, 'a connection that has sent nothing holds no parser');
   for (const [i, c] of clients.entries()) c.socket.write(get(`/first/${i}`, i));
@@ -115,15 +128,7 @@ async function parkAndWake(t: { after(fn: () => void): void }, connect: (port: n
 }
 
 test('idle keep-alive connections give their parsers back and take one when bytes arrive, every request answered in order', async (t) => {
-  await parkAndWake(
-    t,
-    async (port) => {
-      const s = net.connect(port, '127.0.0.1');
-      await once(s, 'connect');
-      return s;
-    },
-    null,
-  );
+  await parkAndWake(t, plain, null);
 });
 
 test('over TLS too (the parser is fed what the TLS socket reads)', async (t) => {
@@ -140,19 +145,8 @@ test('over TLS too (the parser is fed what the TLS socket reads)', async (t) => 
 });
 
 test('in an otherwise idle event loop every idle connection gives its parser back within a few sweeps, not 4 per timer wake-up', async (t) => {
-  const { h1, port } = await echoServer(null);
   const N = 40;
-  const clients: Client[] = [];
-  t.after(() => {
-    for (const c of clients) c.socket.destroy();
-    h1.server.close();
-  });
-  const before = await untilHeld(0);
-  for (let i = 0; i < N; i++) {
-    const s = net.connect(port, '127.0.0.1');
-    await once(s, 'connect');
-    clients.push(new Client(s));
-  }
+  const { clients, before } = await connected(t, N, plain, null);
   for (const [i, c] of clients.entries()) c.socket.write(get(`/${i}`, i));
   await Promise.all(clients.map((c) => c.until(1)));
   assert.equal(requestParsersHeld(), before + N);
