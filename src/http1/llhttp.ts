@@ -184,9 +184,8 @@ export function consumeSocket(parser: Parser, socket: Socket): void {
  * events handed to `onData`.
  */
 export function attachParser(parser: Parser, socket: Socket, onData: (d: Buffer) => void): boolean {
-  const handle = handleOf(socket);
-  if (handle?.isStreamBase === true) {
-    parser.consume(handle);
+  if (parserCanConsume(socket)) {
+    consumeSocket(parser, socket);
     return true;
   }
   socket.on('data', onData);

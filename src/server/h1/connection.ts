@@ -138,7 +138,10 @@ export class H1Connection implements ResponseOwner {
     return this.current === null && (this.headStart === 0 || !this.begun);
   }
 
-  /** The server's sweep: ends a connection past its header, request or keep-alive limit; true when it did. */
+  /**
+   * The server's sweep: ends a connection past its header, request or keep-alive limit, or
+   * parks one idle PARK_AFTER_MS; true when it did either (what the sweep counts per turn).
+   */
   check(now: number): boolean {
     if (this.gone) return false;
     const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.host.limits;
@@ -149,7 +152,8 @@ export class H1Connection implements ResponseOwner {
         return true;
       }
       if (this.parser === null || idleFor < PARK_AFTER_MS || !this.reading) return false;
-      this.park();
+      // Idle at the start of a message, and the sweep runs outside the parser's callbacks.
+      this.releaseParser(false);
       return true;
     }
     // Not read because of the gateway's own limit (MAX_PIPELINED): the client is not late.
@@ -242,12 +246,13 @@ export class H1Connection implements ResponseOwner {
     return parser;
   }
 
-  /** Idle at the start of a message: the parser is given back (the sweep's, never inside a callback of it). */
-  private park(): void {
-    const parser = this.parser!;
+  /** Lets go of the parser, if any; `inCallback`: it may be running one of its callbacks (see giveBackRequestParser). */
+  private releaseParser(inCallback: boolean): void {
+    const parser = this.parser;
+    if (parser === null) return;
     this.parser = null;
     if (this.canConsume) parser.unconsume();
-    giveBackRequestParser(parser, false);
+    giveBackRequestParser(parser, inCallback);
   }
 
   /** llhttp reads the socket itself now. */
@@ -390,12 +395,7 @@ export class H1Connection implements ResponseOwner {
     this.gone = true;
     this.host.forget(this);
     this.socket.off('data', this.onData);
-    const parser = this.parser;
-    if (parser !== null) {
-      this.parser = null;
-      if (this.canConsume) parser.unconsume();
-      giveBackRequestParser(parser, true);
-    }
+    this.releaseParser(true);
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onClose);
   }
