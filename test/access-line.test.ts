@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route } from '../src/config/schema.ts';
 import { ProxyError } from '../src/errors/proxy-error.ts';
-import { encodeAccessLine, lineParts } from '../src/observe/access-line.ts';
+import { encodeAccessLine, isoNowInto, lineParts } from '../src/observe/access-line.ts';
 import { accessJson, logRequest } from '../src/observe/access-log.ts';
 import { LineWriter } from '../src/observe/line-writer.ts';
 import type { AttemptRecord, RequestCtx } from '../src/server/request-ctx.ts';
@@ -48,6 +48,25 @@ function line(c: RequestCtx, msg?: string): string {
   assert.equal(buf[end], 0xff, 'nothing is written past the end it returns');
   return buf.toString('utf8', 4, end);
 }
+
+test('the clock is written as toISOString() writes it, across milliseconds, seconds and years', () => {
+  const starts = [Date.UTC(2026, 11, 8, 1, 31, 31, 0), Date.UTC(2026, 11, 31, 23, 59, 58, 990), Date.UTC(2024, 1, 29, 0, 0, 0, 7), 0];
+  mock.timers.enable({ apis: ['Date'], now: starts[0]! });
+  try {
+    const buf = Buffer.alloc(64, 0xff);
+    for (const start of starts) {
+      // Every millisecond over ~2.4 s from each start, the same second many times, then the next.
+      for (let t = start; t < start + 2400; t += 7) {
+        mock.timers.setTime(t);
+        const end = isoNowInto(buf, 3);
+        assert.equal(buf.toString('latin1', 3, end), new Date(t).toISOString(), `at ${t}`);
+        assert.equal(buf[end], 0xff, 'nothing is written past the end it returns');
+      }
+    }
+  } finally {
+    mock.timers.reset();
+  }
+});
 
 test('numbers read as Math.round(n * 100) / 100 prints them, whatever their size', () => {
   const values = [0, 0.001, 0.004999, 0.005, 0.01, 0.1, 0.125, 0.5, 1, 1.005, 2.675, 9.995, 10, 99.999, 123.45, 1e6 + 0.07, 86_400_000.5, 1e12 + 0.99, NaN, -1.234];

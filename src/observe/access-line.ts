@@ -82,7 +82,7 @@ export function encodeAccessLine(buf: Buffer, off: number, p: LineParts): number
   let o = bytes(buf, off, OPEN[0]);
   o = int(buf, o, p.level);
   o = bytes(buf, o, OPEN[1]);
-  o = ascii(buf, o, isoNow());
+  o = isoNowInto(buf, o);
   o = bytes(buf, o, OPEN[2]);
   o = str(buf, o, ctx.requestId);
   o = str(buf, bytes(buf, o, K_CLIENT), ctx.clientIp);
@@ -217,6 +217,33 @@ export function isoNow(): string {
     iso = new Date(now).toISOString();
   }
   return iso;
+}
+
+/** The ISO time up to its seconds' dot ("2026-12-08T01:31:31."), made once a second. */
+let isoSecond = Number.NaN;
+let isoHead = '';
+
+/**
+ * isoNow()'s text written at `off`; returns where it ends. Only the milliseconds change
+ * within a second, so the rest is made once a second: at a few thousand lines a second,
+ * nearly every line falls in a new millisecond, and toISOString() per millisecond was the
+ * access line's dearest part (~1.2 µs a request at 5,000 requests/s, `--cpu-prof`).
+ */
+export function isoNowInto(buf: Buffer, off: number): number {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    const full = new Date(second * 1000).toISOString();
+    isoHead = full.slice(0, full.length - 4);
+  }
+  const o = ascii(buf, off, isoHead);
+  const ms = now - second * 1000;
+  buf[o] = 0x30 + Math.floor(ms / 100);
+  buf[o + 1] = 0x30 + (Math.floor(ms / 10) % 10);
+  buf[o + 2] = 0x30 + (ms % 10);
+  buf[o + 3] = 0x5a; // Z
+  return o + 4;
 }
 
 /** A scratch buffer for lines going to a destination that takes strings. */
