@@ -55,7 +55,7 @@ test('closeIdle with an answer still held: it arrives whole, then the end; a lat
   const reading = readToEnd(client);
   // A busy loop turn (many writes) first, so that the next answers are held for the end of
   // their poll phase, as under load.
-  for (let i = 0; i < 8; i++) sendAfterPoll({ sendHeldWrites() {} });
+  for (let i = 0; i < 8; i++) sendAfterPoll({ sendHeldWrites() {} }, 'to-client');
   client.write('GET /one HTTP/1.1\r\nHost: t\r\n\r\n');
   // As a client reusing its connection does, before it has seen the end.
   await new Promise((r) => setTimeout(r, 20));

@@ -1,8 +1,8 @@
 // When held writes go out (src/http1/write-batch.ts): never while the callback that made them
 // runs; without concurrency as soon as it returns; after a busy loop turn, in the check phase
-// after the poll phase, once each, in order, including what a send itself holds, with the
-// work that waits for them (the log line) after them; and a corked socket so held reaches
-// its peer without anything else happening.
+// after the poll phase, once each, requests to origins before answers to clients, in order,
+// including what a send itself holds, with the work that waits for them (the log line) after
+// them; and a corked socket so held reaches its peer without anything else happening.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -35,7 +35,7 @@ test('without concurrency a write goes out when its callback returns, before the
   const { sent, holder } = recorder();
   let seenByContinuation: string[] = [];
   await inTurn(() => {
-    sendAfterPoll(holder('a'));
+    sendAfterPoll(holder('a'), 'to-client');
     assert.deepEqual(sent, [], 'nothing is sent while the callback runs');
     void Promise.resolve().then(() => {
       seenByContinuation = [...sent];
@@ -51,16 +51,16 @@ test('after a busy loop turn, writes are held for the end of the poll phase, and
   const { sent, holder } = recorder();
   // A turn with many writes (answers to several connections) makes the next turn hold its writes.
   await inTurn(() => {
-    for (const n of ['w1', 'w2', 'w3', 'w4', 'w5']) sendAfterPoll(holder(n));
+    for (const n of ['w1', 'w2', 'w3', 'w4', 'w5']) sendAfterPoll(holder(n), 'to-client');
   });
   assert.equal(sent.length, 5);
   const log: string[] = [];
   let seenByContinuation: string[] = [];
   await new Promise<void>((resolve) =>
     setTimeout(() => {
-      sendAfterPoll(holder('x'));
+      sendAfterPoll(holder('x'), 'to-client');
       // Held while the first send runs (a pipelined response begun by the one before it).
-      sendAfterPoll(holder('y', () => sendAfterPoll(holder('z'))));
+      sendAfterPoll(holder('y', () => sendAfterPoll(holder('z'), 'to-client')), 'to-client');
       afterSends((line: string) => log.push(`${line} after ${sent.join(',')}`), 'log line');
       void Promise.resolve().then(() => {
         seenByContinuation = sent.slice(5);
@@ -76,15 +76,37 @@ test('after a busy loop turn, writes are held for the end of the poll phase, and
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(sent.slice(5), ['x', 'y', 'z'], 'nothing is sent twice');
   // A quiet turn (a single write) ends the holding: the next write goes out with its callback.
-  await inTurn(() => sendAfterPoll(holder('quiet')));
+  await inTurn(() => sendAfterPoll(holder('quiet'), 'to-client'));
   let again: string[] = [];
   await inTurn(() => {
-    sendAfterPoll(holder('direct'));
+    sendAfterPoll(holder('direct'), 'to-client');
     void Promise.resolve().then(() => {
       again = [...sent];
     });
   });
   assert.equal(again.at(-1), 'direct');
+});
+
+test('held requests to origins go before held answers to clients, including those a send holds', async () => {
+  const { sent, holder } = recorder();
+  await inTurn(() => {
+    for (const n of ['w1', 'w2', 'w3', 'w4', 'w5']) sendAfterPoll(holder(n), 'to-client');
+  });
+  sent.length = 0;
+  await inTurn(() => {
+    sendAfterPoll(holder('answer 1'), 'to-client');
+    sendAfterPoll(holder('request 1'), 'to-origin');
+    // An answer whose send begins the next pipelined request: its answer, and that request to its origin.
+    sendAfterPoll(
+      holder('answer 2', () => {
+        sendAfterPoll(holder('answer 3'), 'to-client');
+        sendAfterPoll(holder('request 3'), 'to-origin');
+      }),
+      'to-client',
+    );
+    sendAfterPoll(holder('request 2'), 'to-origin');
+  });
+  assert.deepEqual(sent, ['request 1', 'request 2', 'answer 1', 'answer 2', 'answer 3', 'request 3']);
 });
 
 test('a corked socket held this way reaches its peer with no further event', async (t) => {
@@ -106,12 +128,15 @@ test('a corked socket held this way reaches its peer with no further event', asy
   client.cork();
   client.write('held ');
   client.write('bytes');
-  sendAfterPoll({
-    sendHeldWrites() {
-      corked = false;
-      client.uncork();
+  sendAfterPoll(
+    {
+      sendHeldWrites() {
+        corked = false;
+        client.uncork();
+      },
     },
-  });
+    'to-origin',
+  );
   assert.equal(client.writableLength, 10, 'held in the socket while the callback runs');
   let got = '';
   for await (const chunk of peer) {

@@ -9,6 +9,11 @@
  * concurrency nothing would be gained and the answer would wait for the work after it
  * (promise continuations, its log line), so when the last loop turn saw only a few writes,
  * writes go out as soon as the callback that made them returns (process.nextTick), as before.
+ *
+ * Held requests to origins go before held answers to clients: an answer's latency is spent
+ * once it is written, while a request starts the longest leg of another one (the origin's
+ * work, in parallel with the answers' sends). At 5,000 requests/s this lowered p99 by ~7%
+ * in ten interleaved rounds (docs/benchmarks.md); sending requests unheld cost more CPU.
  */
 export interface HeldWrites {
   sendHeldWrites(): void;
@@ -21,7 +26,11 @@ export interface HeldWrites {
  */
 const BATCH_FROM = 4;
 
-const held: HeldWrites[] = [];
+/** Which way a held socket writes: its writes go out in this order (see above). */
+export type Leg = 'to-origin' | 'to-client';
+
+const heldToOrigin: HeldWrites[] = [];
+const heldToClient: HeldWrites[] = [];
 const after: [(arg: never) => void, unknown][] = [];
 /** Writes made in this loop turn, sent or held. */
 let writesThisTurn = 0;
@@ -29,8 +38,9 @@ let batching = false;
 let turnEndArmed = false;
 let tickArmed = false;
 
-export function sendAfterPoll(w: HeldWrites): void {
-  held.push(w);
+export function sendAfterPoll(w: HeldWrites, leg: Leg): void {
+  if (leg === 'to-origin') heldToOrigin.push(w);
+  else heldToClient.push(w);
   writesThisTurn++;
   armTurnEnd();
   if (!batching && !tickArmed) {
@@ -44,7 +54,7 @@ export function sendAfterPoll(w: HeldWrites): void {
  * after them (its log line does not delay a response held for the end of the poll phase).
  */
 export function afterSends<T>(fn: (arg: T) => void, arg: T): void {
-  if (held.length === 0) {
+  if (heldToOrigin.length === 0 && heldToClient.length === 0) {
     fn(arg);
     return;
   }
@@ -67,9 +77,12 @@ function turnEnd(): void {
 
 function sendHeld(): void {
   tickArmed = false;
-  // A send can hold more (a pipelined response begun by the one before): they go too.
-  for (let i = 0; i < held.length; i++) held[i]!.sendHeldWrites();
-  held.length = 0;
+  // A send can hold more (a pipelined response begun by the one before, and its request to
+  // the origin): they go too.
+  while (heldToOrigin.length > 0 || heldToClient.length > 0) {
+    sendAll(heldToOrigin);
+    sendAll(heldToClient);
+  }
   if (after.length === 0) return;
   const tasks = after.splice(0);
   let failure: { err: unknown } | null = null;
@@ -82,4 +95,9 @@ function sendHeld(): void {
     }
   }
   if (failure) throw failure.err;
+}
+
+function sendAll(held: HeldWrites[]): void {
+  for (let i = 0; i < held.length; i++) held[i]!.sendHeldWrites();
+  held.length = 0;
 }

@@ -152,7 +152,7 @@ export class H1Response implements HeldWrites {
     if (!this.corked) {
       this.corked = true;
       s.cork();
-      sendAfterPoll(this);
+      sendAfterPoll(this, 'to-client');
     }
     // The head goes with the first chunk (usually the whole body), in one buffer.
     const head = this.head ?? '';

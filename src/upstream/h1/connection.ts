@@ -114,7 +114,7 @@ export class UpstreamConnection implements HeldWrites, SocketReader {
     if (this.held) return;
     this.held = true;
     this.socket.cork();
-    sendAfterPoll(this);
+    sendAfterPoll(this, 'to-origin');
   }
 
   sendHeldWrites(): void {
