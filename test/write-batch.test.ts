@@ -2,13 +2,18 @@
 // runs; without concurrency as soon as it returns; after a busy loop turn, in the check phase
 // after the poll phase, once each, requests to origins before answers to clients, in order,
 // including what a send itself holds, with the work that waits for them (the log line) after
-// them; and a corked socket so held reaches its peer without anything else happening.
+// them; a corked socket so held reaches its peer without anything else happening; and a
+// proxied try's continuation (record, events, log line) after the answers of its turn.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { afterSends, type HeldWrites, sendAfterPoll } from '../src/http1/write-batch.ts';
+import { startOrigin } from '../src/lab/origin.ts';
+import { channels } from '../src/observe/events.ts';
+import { send } from './helpers/client.ts';
+import { startTestGateway } from './helpers/start-gateway.ts';
 
 function recorder() {
   const sent: string[] = [];
@@ -145,4 +150,51 @@ test('a corked socket held this way reaches its peer with no further event', asy
   }
   assert.equal(corked, false);
   assert.equal(got, 'held bytes');
+});
+
+test('what waits for a proxied try (its record, events and log line) runs after the answers held with it are sent', async (t) => {
+  const origin = await startOrigin({ fault: 'healthy' });
+  t.after(() => origin.close());
+  const gw = await startTestGateway(`
+name: gw-after-sends
+upstreams:
+  app: { endpoints: ["${origin.url}"] }
+routes:
+  - { name: all, path: /, upstream: app }
+`);
+  t.after(() => gw.stop(100));
+  // Writes held by every loop turn, so that every turn holds its writes, as under load: the
+  // proxied answers too, for the check phase.
+  let pending = 0;
+  let busy = true;
+  const holder: HeldWrites = {
+    sendHeldWrites() {
+      pending--;
+    },
+  };
+  const keepBusy = (): void => {
+    if (!busy) return;
+    for (let i = 0; i < 8; i++) {
+      pending++;
+      sendAfterPoll(holder, 'to-client');
+    }
+    setImmediate(keepBusy);
+  };
+  const heldAtTryEnd: number[] = [];
+  const onTryEnd = (): void => {
+    heldAtTryEnd.push(pending);
+  };
+  channels.attemptEnd.subscribe(onTryEnd);
+  t.after(() => channels.attemptEnd.unsubscribe(onTryEnd));
+  keepBusy();
+  try {
+    for (let i = 0; i < 5; i++) {
+      const r = await send(`${gw.url}/n${i}`);
+      assert.equal(r.status, 200);
+    }
+  } finally {
+    busy = false;
+  }
+  assert.equal(heldAtTryEnd.length, 5);
+  assert.deepEqual(heldAtTryEnd, [0, 0, 0, 0, 0], 'each try ended with nothing of its turn still held');
 });

@@ -11,6 +11,7 @@ import { type SocketFacts, socketFacts } from '../upstream/socket-tracker.ts';
 import type { BodyCapture } from '../cache/capture.ts';
 import { perTryTimeout, responseBodyTooLarge } from './gateway-errors.ts';
 import { clientResponseHeaders } from './headers.ts';
+import { afterSends } from '../http1/write-batch.ts';
 
 type IncomingHttpHeaders = Record<string, string | string[] | undefined>;
 
@@ -238,7 +239,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
       this.input.ctx.res.end();
       this.input.capture?.end();
     }
-    this.resolve();
+    // What waits for the try (the loop's record and events, the pipeline's end, the log line)
+    // is no part of the answer: held for the end of the poll phase, the answers go first.
+    afterSends(settle, this.resolve);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -269,4 +272,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }),
     );
   }
+}
+
+function settle(resolve: () => void): void {
+  resolve();
 }
