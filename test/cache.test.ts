@@ -6,6 +6,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { header, send } from './helpers/client.ts';
+import { heldAtEachTryEnd } from './helpers/held-every-turn.ts';
 import { parseMetrics, total } from './helpers/prom.ts';
 import { type TestGateway, startTestGateway } from './helpers/start-gateway.ts';
 
@@ -165,6 +166,23 @@ describe('revalidation', () => {
     // The client's own conditional request is the client's: its 304 goes through.
     const own = okBody(await get('/r/etag', { 'if-none-match': '"v1"' }));
     assert.equal(own.status, 304);
+  });
+
+  test('under load, a try answered by the stored copy goes on at once: its answer is written by what waits for the try', async () => {
+    okBody(await get('/t/etag'));
+    // Every turn holds its writes, as under load.
+    const heldAtTryEnd = await heldAtEachTryEnd(async () => {
+      const before = notModified;
+      const again = okBody(await get('/t/etag'));
+      assert.equal(notModified, before + 1, 'revalidated with a 304');
+      assert.equal(again.status, 200);
+      // A try proxied as it came waits for the sends (test/write-batch.test.ts) …
+      okBody(await get('/t/fresh'));
+    });
+    // … one answered by the stored copy does not: the stored copy is not held a turn longer.
+    assert.equal(heldAtTryEnd.length, 2);
+    assert.ok(heldAtTryEnd[0]! > 0, `the 304's try went on in the poll phase, before the sends (held then: ${heldAtTryEnd[0]})`);
+    assert.equal(heldAtTryEnd[1], 0, 'the proxied try went on after the sends');
   });
 });
 

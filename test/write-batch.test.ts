@@ -11,8 +11,8 @@ import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { afterSends, type HeldWrites, sendAfterPoll } from '../src/http1/write-batch.ts';
 import { startOrigin } from '../src/lab/origin.ts';
-import { channels } from '../src/observe/events.ts';
 import { send } from './helpers/client.ts';
+import { heldAtEachTryEnd } from './helpers/held-every-turn.ts';
 import { startTestGateway } from './helpers/start-gateway.ts';
 
 function recorder() {
@@ -163,38 +163,13 @@ routes:
   - { name: all, path: /, upstream: app }
 `);
   t.after(() => gw.stop(100));
-  // Writes held by every loop turn, so that every turn holds its writes, as under load: the
-  // proxied answers too, for the check phase.
-  let pending = 0;
-  let busy = true;
-  const holder: HeldWrites = {
-    sendHeldWrites() {
-      pending--;
-    },
-  };
-  const keepBusy = (): void => {
-    if (!busy) return;
-    for (let i = 0; i < 8; i++) {
-      pending++;
-      sendAfterPoll(holder, 'to-client');
-    }
-    setImmediate(keepBusy);
-  };
-  const heldAtTryEnd: number[] = [];
-  const onTryEnd = (): void => {
-    heldAtTryEnd.push(pending);
-  };
-  channels.attemptEnd.subscribe(onTryEnd);
-  t.after(() => channels.attemptEnd.unsubscribe(onTryEnd));
-  keepBusy();
-  try {
+  // Every turn holds its writes, as under load: the proxied answers too, for the check phase.
+  const heldAtTryEnd = await heldAtEachTryEnd(async () => {
     for (let i = 0; i < 5; i++) {
       const r = await send(`${gw.url}/n${i}`);
       assert.equal(r.status, 200);
     }
-  } finally {
-    busy = false;
-  }
+  });
   assert.equal(heldAtTryEnd.length, 5);
   assert.deepEqual(heldAtTryEnd, [0, 0, 0, 0, 0], 'each try ended with nothing of its turn still held');
 });

@@ -51,7 +51,8 @@ export function sendAfterPoll(w: HeldWrites, leg: Leg): void {
 
 /**
  * Runs fn(arg) once the writes held so far are sent: at once when none are held, else right
- * after them (its log line does not delay a response held for the end of the poll phase).
+ * after them, so that what waits for a finished try (its record and events, the log line)
+ * does not delay the answers held for the end of the poll phase.
  */
 export function afterSends<T>(fn: (arg: T) => void, arg: T): void {
   if (heldToOrigin.length === 0 && heldToClient.length === 0) {

@@ -52,8 +52,8 @@ export type AttemptInput = {
 /**
  * One try of a request against one endpoint, as a dispatch handler (undici's contract, which
  * the gateway's own pool keeps, src/upstream/h1/): the response streams straight into the
- * client's response, with backpressure both ways. The promise settles when the response is
- * complete, or with a classified ProxyError.
+ * client's response, with backpressure both ways. The promise settles once the response is
+ * complete and the writes held with it are sent (write-batch.ts), or with a classified ProxyError.
  */
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly input: AttemptInput;
@@ -240,8 +240,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
       this.input.capture?.end();
     }
     // What waits for the try (the loop's record and events, the pipeline's end, the log line)
-    // is no part of the answer: held for the end of the poll phase, the answers go first.
-    afterSends(settle, this.resolve);
+    // is no part of the answer: held for the end of the poll phase, the answers go first. Not
+    // when the answer is the stored copy: what waits for the try writes it.
+    if (this.replaced) this.resolve();
+    else afterSends(settle, this.resolve);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
