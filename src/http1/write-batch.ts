@@ -12,8 +12,9 @@
  *
  * Held requests to origins go before held answers to clients: an answer's latency is spent
  * once it is written, while a request starts the longest leg of another one (the origin's
- * work, in parallel with the answers' sends). At 5,000 requests/s this lowered p99 by 7–9%
- * in two sets of interleaved rounds (docs/benchmarks.md); requests sent unheld cost more CPU.
+ * work, in parallel with the answers' sends). At 5,000 requests/s, side by side, this lowered
+ * p99 by 7–9% in two sets of interleaved rounds, less than full bench runs vary from one to
+ * the next (docs/benchmarks.md); requests sent unheld cost more CPU.
  */
 export interface HeldWrites {
   sendHeldWrites(): void;
